@@ -1,0 +1,53 @@
+# Two commands: `make run` serves the demo, `make test` runs the tests. Both set up
+# everything they need first (virtual environment, packages, database, catalogs).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app intake
+HOST ?= 127.0.0.1
+PORT ?= 5000
+DEMO_RESPONSES ?= 40
+
+# The demo and the tests run in development mode: a secret is generated into
+# instance/ and cookies work over plain http://127.0.0.1.
+export INTAKE_ENVIRONMENT ?= development
+
+.PHONY: run test setup lint catalogs migrate clean demo-passwords
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed catalogs
+
+catalogs: $(VENV)/.installed
+	$(BIN)/pybabel -q compile -d translations
+
+migrate: setup
+	$(FLASK) db upgrade
+
+run: migrate
+	$(FLASK) seed-demo --if-empty --responses $(DEMO_RESPONSES)
+	@echo ""
+	@echo "Intake runs on http://$(HOST):$(PORT)  (back office: http://$(HOST):$(PORT)/admin/)"
+	@echo "Demo logins were printed above when the database was first seeded;"
+	@echo "'make demo-passwords' sets and prints new ones."
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+demo-passwords: migrate
+	$(FLASK) seed-demo --reset-passwords
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,42 @@
+"""Intake: multilingual intake and interest forms for refugee and volunteer coordination."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask app: configuration, extensions, blueprints, CLI."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+    )
+    from intake import config
+
+    config.load(app, test_config)
+
+    from intake import admin, cli, errors, i18n, public, security
+    from intake.extensions import csrf, db, login_manager, migrate
+    from intake.reports import pdf
+    from intake.storage import engine_events
+
+    db.init_app(app)
+    engine_events.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "storage" / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    pdf.init_app(app)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(admin.bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,7 @@
+"""Coordinator back office: login, dashboard, reports."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from intake.admin import auth, views  # noqa: E402, F401  (registers the routes)

@@ -1,0 +1,16 @@
+"""Command line: `flask --app intake <command>`. Commands call the same plain modules as views."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from intake.cli import forms, report, seed, translate, users
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    app.cli.add_command(seed.seed_demo)
+    app.cli.add_command(users.users)
+    app.cli.add_command(report.report)
+    app.cli.add_command(forms.forms)
+    app.cli.add_command(translate.translate)

@@ -1,0 +1,96 @@
+"""Configuration layering: defaults, then instance/config.py, then INTAKE_* variables.
+
+The secret key decides whether the app may start. In production (the default
+environment) a missing, short or well-known key stops the app. In development
+(`INTAKE_ENVIRONMENT=development`, set by `.flaskenv` and `make run`) a random key
+is generated once into `instance/secret_key` so the demo runs with no set-up.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+MIN_SECRET_LENGTH = 32
+WEAK_SECRETS = {"dev", "secret", "changeme", "change-me", "development", "password"}
+
+
+def defaults(instance_path: Path) -> dict[str, Any]:
+    """Settings used when nothing else says otherwise."""
+    return {
+        "ENVIRONMENT": "production",
+        "SECRET_KEY": None,
+        "DATABASE_URL": f"sqlite:///{instance_path / 'intake.sqlite3'}",
+        # Languages with a UI catalog; the first is the fallback.
+        "LANGUAGES": ["de", "en", "ar"],
+        "ADMIN_LANGUAGES": ["de", "en"],
+        "DEFAULT_LANGUAGE": "de",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+        # A respondent may take a long time on a phone; the CSRF token lives as
+        # long as the session, and an expired one re-renders the form with the
+        # answers kept instead of losing them.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": True,
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "SQLITE_BUSY_TIMEOUT_MS": 15000,
+        "SHOW_DEMO_PASSWORDS": False,
+    }
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill app.config from defaults, the instance file, the environment, or a test mapping."""
+    instance = Path(app.instance_path)
+    app.config.from_mapping(defaults(instance))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("INTAKE")
+    else:
+        app.config.from_mapping(test_config)
+    development = app.config["ENVIRONMENT"] == "development"
+    if development:
+        # Plain-HTTP localhost must still get its session cookie.
+        if "INTAKE_SESSION_COOKIE_SECURE" not in os.environ:
+            app.config["SESSION_COOKIE_SECURE"] = False
+        app.config["SHOW_DEMO_PASSWORDS"] = True
+        if not app.config["SECRET_KEY"]:
+            app.config["SECRET_KEY"] = _development_secret(instance)
+    check_secret_key(app.config.get("SECRET_KEY"))
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+
+
+def check_secret_key(key: Any) -> None:
+    """Refuse to run with a secret that could be guessed."""
+    if not key or not isinstance(key, str | bytes):
+        raise RuntimeError(
+            "INTAKE_SECRET_KEY is not set. Set it to a random value of at least "
+            f"{MIN_SECRET_LENGTH} characters, e.g. the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+        )
+    text = key.decode() if isinstance(key, bytes) else key
+    if len(text) < MIN_SECRET_LENGTH or text.lower() in WEAK_SECRETS or len(set(text)) < 8:
+        raise RuntimeError(
+            f"INTAKE_SECRET_KEY is too weak: use a random value of at least "
+            f"{MIN_SECRET_LENGTH} characters."
+        )
+
+
+def _development_secret(instance: Path) -> str:
+    """Read or create the per-checkout development secret in instance/."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

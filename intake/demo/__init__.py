@@ -1,0 +1,293 @@
+"""Demo data: the two districts, the demo forms, demo coordinators, synthetic responses."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from intake.engine.definition import FieldDef, FormDefinition, load_file
+from intake.extensions import db
+from intake.passwords import hash_password
+from intake.storage.forms import import_definition
+from intake.storage.models import (
+    Answer,
+    District,
+    FormVersion,
+    Municipality,
+    Response,
+    User,
+    utcnow,
+)
+from intake.storage.responses import make_reference
+
+FORMS_DIR = Path(__file__).parent / "forms"
+
+#: Verbandsgemeinden and towns outside them; a few member towns help people who know
+#: their town but not their Verbandsgemeinde.
+DISTRICTS = {
+    "mainz-bingen": (
+        "Landkreis Mainz-Bingen",
+        [
+            ("bingen-am-rhein", "Bingen am Rhein"),
+            ("ingelheim-am-rhein", "Ingelheim am Rhein"),
+            ("budenheim", "Budenheim"),
+            ("vg-bodenheim", "VG Bodenheim (Bodenheim, Nackenheim, Lörzweiler …)"),
+            ("vg-gau-algesheim", "VG Gau-Algesheim (Gau-Algesheim, Ockenheim …)"),
+            ("vg-nieder-olm", "VG Nieder-Olm (Nieder-Olm, Essenheim, Zornheim …)"),
+            ("vg-rhein-selz", "VG Rhein-Selz (Oppenheim, Nierstein, Guntersblum …)"),
+            ("vg-sprendlingen-gensingen", "VG Sprendlingen-Gensingen (Sprendlingen, Gensingen …)"),
+        ],
+    ),
+    "bad-kreuznach": (
+        "Landkreis Bad Kreuznach",
+        [
+            ("stadt-bad-kreuznach", "Bad Kreuznach (Stadt)"),
+            ("vg-bad-kreuznach", "VG Bad Kreuznach (Hackenheim, Pfaffen-Schwabenheim …)"),
+            ("vg-kirner-land", "VG Kirner Land (Kirn …)"),
+            (
+                "vg-langenlonsheim-stromberg",
+                "VG Langenlonsheim-Stromberg (Langenlonsheim, Stromberg …)",
+            ),
+            ("vg-nahe-glan", "VG Nahe-Glan (Bad Sobernheim, Meisenheim …)"),
+            ("vg-ruedesheim", "VG Rüdesheim (Rüdesheim …)"),
+        ],
+    ),
+}
+
+DEMO_USERS = (
+    ("koordination@mainz-bingen.example", "coordinator", ["mainz-bingen"]),
+    ("koordination@bad-kreuznach.example", "coordinator", ["bad-kreuznach"]),
+    ("kooperation@intake.example", "coordinator", ["mainz-bingen", "bad-kreuznach"]),
+)
+
+
+@dataclass
+class SeedResult:
+    """What seeding created; passwords only for accounts created in this run."""
+
+    forms_created: list[str]
+    passwords: dict[str, str]
+    responses: int
+
+
+def seed(responses: int = 0, progress: Callable[[int, int], None] | None = None) -> SeedResult:
+    """Create (or complete) the demo set-up; safe to run again."""
+    districts = ensure_districts()
+    created = []
+    for path in sorted(FORMS_DIR.glob("*.yaml")):
+        version, new = import_definition(load_file(path))
+        if new:
+            created.append(f"{version.form.slug} v{version.number}")
+    passwords = {}
+    for email, role, slugs in DEMO_USERS:
+        if db.session.scalar(sa.select(User).where(User.email == email)) is None:
+            password = secrets.token_urlsafe(12)
+            db.session.add(
+                User(
+                    email=email,
+                    role=role,
+                    password_hash=hash_password(password),
+                    districts=[districts[s] for s in slugs],
+                )
+            )
+            passwords[email] = password
+    db.session.commit()
+    count = synthetic_responses(responses, progress) if responses else 0
+    return SeedResult(created, passwords, count)
+
+
+def reset_demo_passwords() -> dict[str, str]:
+    """New random passwords for the demo accounts that exist."""
+    passwords = {}
+    for email, _role, _districts in DEMO_USERS:
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        if user is not None:
+            passwords[email] = secrets.token_urlsafe(12)
+            user.password_hash = hash_password(passwords[email])
+    db.session.commit()
+    return passwords
+
+
+def ensure_districts() -> dict[str, District]:
+    """The demo districts and their municipalities, created where missing."""
+    out = {}
+    for slug, (name, places) in DISTRICTS.items():
+        district = db.session.scalar(sa.select(District).where(District.slug == slug))
+        if district is None:
+            district = District(slug=slug, name=name)
+            db.session.add(district)
+        known = {m.slug for m in district.municipalities}
+        for place_slug, place_name in places:
+            if place_slug not in known:
+                district.municipalities.append(Municipality(slug=place_slug, name=place_name))
+        out[slug] = district
+    db.session.flush()
+    return out
+
+
+# Made-up names and answers in several scripts, for load and layout tests.
+FIRST_NAMES = [
+    "Anna",
+    "Jonas",
+    "Leila",
+    "Omar",
+    "Fatima",
+    "Ahmad",
+    "Olena",
+    "Dmytro",
+    "Zainab",
+    "Samir",
+    "Marie",
+    "Yusuf",
+    "أحمد",
+    "فاطمة",
+    "Мария",
+    "Selin",
+]
+LAST_NAMES = [
+    "Becker",
+    "Schmitt",
+    "Haddad",
+    "Karimi",
+    "Yilmaz",
+    "Kovalenko",
+    "Mohammadi",
+    "Weber",
+    "الخطيب",
+    "Nouri",
+    "Ahmadi",
+    "Schneider",
+    "Шевченко",
+    "Hassan",
+]
+TEXTS = [
+    "Ich kann am Wochenende helfen.",
+    "Ich suche eine Wohnung für meine Familie.",
+    "أحتاج إلى مساعدة في تعلم اللغة الألمانية",
+    "I can help with translation at the doctor.",
+    "نحتاج إلى روضة أطفال",
+    "Ich habe Erfahrung mit Behördengängen.",
+]
+
+
+def synthetic_responses(
+    per_form_and_district: int,
+    progress: Callable[[int, int], None] | None = None,
+    seed_value: int | None = None,
+) -> int:
+    """Insert N made-up responses per demo form per district, in fast bulk statements."""
+    rng = random.Random(seed_value)  # noqa: S311 - demo data, not security
+    districts = list(db.session.scalars(sa.select(District).order_by(District.slug)))
+    versions = _newest_versions()
+    total = per_form_and_district * len(districts) * len(versions)
+    done = 0
+    batch = 1000
+    now = utcnow()
+    for version in versions:
+        definition = FormDefinition(version.definition)
+        for district in districts:
+            places = [m.slug for m in district.municipalities]
+            remaining = per_form_and_district
+            while remaining:
+                n = min(batch, remaining)
+                rows, answers = [], []
+                for _ in range(n):
+                    lang = rng.choice(definition.languages)
+                    rows.append(
+                        {
+                            "form_id": version.form_id,
+                            "form_version_id": version.id,
+                            "district_id": district.id,
+                            "language": lang,
+                            "source": rng.choice([None, "poster", "newsletter", "whatsapp"]),
+                            "created_at": now - timedelta(minutes=rng.randrange(60 * 24 * 180)),
+                            "idempotency_key": secrets.token_urlsafe(24),
+                            "reference": make_reference(),
+                            "consent_version": definition.consent_version,
+                        }
+                    )
+                    answers.append(_fake_answers(definition, places, rng))
+                ids = db.session.scalars(
+                    sa.insert(Response).returning(Response.id, sort_by_parameter_order=True),
+                    rows,
+                ).all()
+                db.session.execute(
+                    sa.insert(Answer),
+                    [
+                        {"response_id": rid, "field": name, "value": value}
+                        for rid, fields in zip(ids, answers, strict=True)
+                        for name, values in fields.items()
+                        for value in values
+                    ],
+                )
+                db.session.commit()
+                remaining -= n
+                done += n
+                if progress:
+                    progress(done, total)
+    return done
+
+
+def _newest_versions() -> list[FormVersion]:
+    newest = (
+        sa.select(FormVersion.form_id, sa.func.max(FormVersion.number).label("n"))
+        .group_by(FormVersion.form_id)
+        .subquery()
+    )
+    return list(
+        db.session.scalars(
+            sa.select(FormVersion).join(
+                newest,
+                sa.and_(newest.c.form_id == FormVersion.form_id, newest.c.n == FormVersion.number),
+            )
+        )
+    )
+
+
+def _fake_answers(
+    definition: FormDefinition, places: list[str], rng: random.Random
+) -> dict[str, list[str]]:
+    """Plausible answers for every field of a definition."""
+    out: dict[str, list[str]] = {}
+    for fdef in definition.fields:
+        value = _fake_value(fdef, places, rng)
+        if value:
+            out[fdef.name] = value
+    return out
+
+
+def _fake_value(fdef: FieldDef, places: list[str], rng: random.Random) -> list[str]:
+    kind = fdef.type
+    if not fdef.required and kind != "consent" and rng.random() < 0.2:
+        return []
+    options = [c["value"] for c in fdef.choices]
+    if kind == "single_choice":
+        return [rng.choice(options)]
+    if kind == "multiple_choice":
+        return rng.sample(options, k=rng.randint(1, min(3, len(options))))
+    if kind == "municipality":
+        return [rng.choice(places)]
+    if kind == "yes_no":
+        return [rng.choice(["yes", "no"])]
+    if kind == "consent":
+        return ["yes"]
+    if kind == "integer":
+        low, high = fdef.raw.get("min") or 0, fdef.raw.get("max") or 10
+        return [str(rng.randint(low, min(high, low + 8)))]
+    if kind == "date":
+        return [f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"]
+    if kind == "email":
+        return [f"person{rng.randrange(10**6)}@example.org"]
+    if kind == "phone":
+        return [f"+49151{rng.randrange(10**7, 10**8)}"]
+    if fdef.name in ("first_name", "name"):
+        return [rng.choice(FIRST_NAMES)]
+    if fdef.name == "last_name":
+        return [rng.choice(LAST_NAMES)]
+    return [rng.choice(TEXTS)]

@@ -1,0 +1,66 @@
+"""Error pages in the user's language, never a bare stack trace."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+def init_app(app: Flask) -> None:
+    """Register one handler for every HTTP error and one for unexpected failures."""
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    """Title and explanation per status code, translated for this request."""
+    return {
+        400: (_("The request could not be understood"), _("Please go back and try again.")),
+        403: (_("Not allowed"), _("You are not allowed to do this.")),
+        404: (
+            _("Page not found"),
+            _("This page does not exist. Please check the link or start again."),
+        ),
+        405: (_("Not allowed"), _("This page cannot be used like this.")),
+        413: (
+            _("Too much data"),
+            _("What you sent is too large. Please shorten your answers and try again."),
+        ),
+        429: (_("Too many attempts"), _("Please wait a moment and try again.")),
+        500: (
+            _("Something went wrong"),
+            _("This is our fault. Your answers were not saved. Please try again later."),
+        ),
+        503: (
+            _("Temporarily unavailable"),
+            _("Please try again in a few minutes. Your answers were not saved."),
+        ),
+    }
+
+
+def render_error(status: int, detail: str | None = None):
+    """Render the error page for `status` with an optional specific explanation."""
+    title, text = _messages().get(status, (_("Error"), _("Please go back and try again.")))
+    return render_template("errors/error.html", title=title, text=detail or text), status
+
+
+def _http_error(exc: HTTPException):
+    # A view that aborts with its own (translated) description explains itself.
+    detail = exc.description if exc.description != type(exc).description else None
+    return render_error(exc.code or 500, detail)
+
+
+def _csrf_error(exc: CSRFError):
+    return render_error(400, _("This page was open for too long. Please reload it and try again."))
+
+
+def _unexpected(exc: Exception):
+    if isinstance(exc, HTTPException):  # pragma: no cover - handled above
+        return _http_error(exc)
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error: %s", type(exc).__name__)
+    return render_error(InternalServerError.code)

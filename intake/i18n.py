@@ -1,0 +1,110 @@
+"""Languages: which one a request uses, its direction, and its own name.
+
+The order, as DESIGN.md fixes it: `?lang=` (remembered in the session), then the
+session, then the browser's Accept-Language, then the form's default language (or
+the app's). Public pages may use every language with a catalog that the form
+supports; back-office pages only ADMIN_LANGUAGES. An unknown `?lang=` is ignored and
+the next rule decides, so a mistyped link still opens a working page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import refresh
+
+from intake.extensions import babel
+
+RTL_LANGUAGES = frozenset({"ar", "fa", "ps"})
+
+#: Each language by its own name in its own script.
+NATIVE_NAMES = {
+    "de": "Deutsch",
+    "en": "English",
+    "ar": "العربية",
+    "fa": "فارسی / دری",
+    "ps": "پښتو",
+    "tr": "Türkçe",
+    "ku": "Kurmancî",
+    "uk": "Українська",
+    "ru": "Русский",
+    "so": "Soomaali",
+    "ti": "ትግርኛ",
+    "fr": "Français",
+}
+
+SESSION_KEY = "lang"
+
+
+def init_app(app: Flask) -> None:
+    """Attach Babel, check that every configured language has a catalog."""
+    translations = Path(app.root_path).parent / "translations"
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(translations))
+    babel.init_app(app, locale_selector=current_language)
+    missing = [
+        lang
+        for lang in app.config["LANGUAGES"]
+        if lang != "en" and not (translations / lang / "LC_MESSAGES" / "messages.po").exists()
+    ]
+    if missing:
+        raise RuntimeError(f"LANGUAGES lists {missing}, which have no catalog in {translations}")
+    app.context_processor(_template_context)
+
+
+def ui_languages() -> list[str]:
+    """Languages the public side can show (those with a catalog)."""
+    return list(current_app.config["LANGUAGES"])
+
+
+def choose(available: Iterable[str], default: str | None = None) -> str:
+    """Pick this request's language among `available` and make Babel use it."""
+    options = [lang for lang in available if lang in current_app.config["LANGUAGES"]]
+    if not options:
+        options = [current_app.config["DEFAULT_LANGUAGE"]]
+    asked = request.args.get("lang")
+    if asked in options:
+        session[SESSION_KEY] = asked
+        lang = asked
+    elif session.get(SESSION_KEY) in options:
+        lang = session[SESSION_KEY]
+    else:
+        best = request.accept_languages.best_match(options)
+        fallback = default if default in options else options[0]
+        lang = best or fallback
+    g.lang = lang
+    g.lang_options = options
+    refresh()
+    return lang
+
+
+def current_language() -> str:
+    """Babel's locale selector: the language chosen for this request."""
+    if not has_request_context():
+        return "en"  # CLI output and logs
+    if "lang" not in g:
+        if request.blueprint == "admin":
+            choose(current_app.config["ADMIN_LANGUAGES"])
+        else:
+            choose(ui_languages(), current_app.config["DEFAULT_LANGUAGE"])
+    return g.lang
+
+
+def direction(lang: str) -> str:
+    """'rtl' for right-to-left languages, else 'ltr'."""
+    return "rtl" if lang.split("_")[0] in RTL_LANGUAGES else "ltr"
+
+
+def _template_context() -> dict[str, object]:
+    """Language facts every template needs for <html lang dir> and the switcher."""
+    lang = current_language()
+    return {
+        "html_lang": lang.replace("_", "-"),
+        "html_dir": direction(lang),
+        "lang_options": [
+            (code, NATIVE_NAMES.get(code, code)) for code in g.get("lang_options", [])
+        ],
+        "native_name": lambda code: NATIVE_NAMES.get(code, code),
+        "text_dir": direction,
+    }

@@ -1,0 +1,7 @@
+"""Public (respondent) side: the form list, forms, submission, receipt."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from intake.public import views  # noqa: E402, F401  (registers the routes)

@@ -1,0 +1,191 @@
+"""Respondent pages. Views parse the request, call the engine and storage, render."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from flask import abort, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from intake import i18n
+from intake.engine.definition import FormDefinition
+from intake.engine.wtf import PublicForm, build_form, clean_answers, questions, valid_key
+from intake.extensions import csrf
+from intake.public import bp
+from intake.storage import districts as district_store
+from intake.storage.forms import all_published, published
+from intake.storage.models import District
+from intake.storage.responses import KeyConflict, find_by_key, store_response
+
+SOURCE_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+RECEIPT_KEY = "receipt"
+
+
+@bp.get("/")
+def index():
+    """Open forms and the language choice."""
+    i18n.choose(i18n.ui_languages())
+    forms = [(version.form.slug, definition) for _form, version, definition in all_published()]
+    link_args = _link_args(request.args)
+    return render_template("public/index.html", forms=forms, link_args=link_args)
+
+
+@bp.route("/f/<slug>", methods=["GET", "POST"])
+@csrf.exempt  # checked by the form itself, so an expired token keeps the answers
+def form(slug: str):
+    """Show a form (GET) or take a submission (POST)."""
+    found = published(slug)
+    if found is None:
+        abort(404)
+    _form, version, definition = found
+    lang = i18n.choose(definition.languages, definition.default_language)
+    values = request.form if request.method == "POST" else request.args
+    district = _district_from(values.get("district"))
+    if district is None and definition.municipality_field is None:
+        return _choose_district(slug)
+    groups = district_store.municipality_groups(
+        [district] if district else district_store.all_districts()
+    )
+    source = _clean_source(values.get("src"))
+
+    if request.method == "GET":
+        data = {
+            "idempotency_key": _new_key(),
+            "district": district.slug if district else "",
+            "src": source or "",
+        }
+        data.update(_prefill(definition, request.args))
+        wtform = build_form(definition, lang, groups, district is None, data=data)
+        return _render_form(wtform, 200)
+
+    wtform = build_form(definition, lang, groups, district is None)
+    key = wtform.idempotency_key.data
+    earlier = find_by_key(key) if valid_key(key) else None
+    if earlier is not None:
+        # A repeat (double click, retry, replay): the same receipt, nothing stored.
+        if earlier.form_id != version.form_id:
+            abort(400)
+        return _thank(earlier.form.slug, earlier.reference, lang)
+    if not valid_key(key):
+        wtform.idempotency_key.data = _new_key()
+    if not wtform.validate() or not valid_key(key):
+        return _render_form(wtform, 422)
+    return _store_and_thank(wtform, version, definition, district, lang, source)
+
+
+def _store_and_thank(wtform, version, definition, district, lang, source):
+    """Store the valid answers (or find the earlier copy) and redirect to the receipt."""
+    answers = clean_answers(wtform)
+    if district is None:
+        chosen = answers.get(definition.municipality_field.name, [None])[0]
+        place = district_store.municipality(chosen) if chosen else None
+        district = place.district if place else None
+    if district is None:
+        # The place question is then required (see docs/form-definitions.md).
+        wtform[definition.municipality_field.name].errors.append(_("Please choose an answer."))
+        return _render_form(wtform, 422)
+    try:
+        receipt = store_response(
+            version=version,
+            district=district,
+            language=lang,
+            source=source,
+            key=wtform.idempotency_key.data,
+            answers=answers,
+            consent_version=definition.consent_version,
+        )
+    except KeyConflict:
+        abort(400)
+    return _thank(receipt.form_slug, receipt.reference, lang)
+
+
+def _thank(slug: str, reference: str, lang: str):
+    """Remember the receipt in the session and send the browser to the thank-you page."""
+    session[RECEIPT_KEY] = {"form": slug, "reference": reference}
+    return redirect(url_for(".thanks", slug=slug, lang=lang), code=303)
+
+
+@bp.get("/f/<slug>/thanks")
+def thanks(slug: str):
+    """The receipt: the reference code of the submission just made."""
+    found = published(slug)
+    if found is None:
+        abort(404)
+    definition = found[2]
+    i18n.choose(definition.languages, definition.default_language)
+    receipt = session.get(RECEIPT_KEY)
+    if not receipt or receipt.get("form") != slug:
+        return redirect(url_for(".form", slug=slug))
+    response = make_response(
+        render_template("public/thanks.html", definition=definition, reference=receipt["reference"])
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _render_form(wtform: PublicForm, status: int):
+    """Render a form page; its key and token must never come from a cache."""
+    csrf_expired = bool(wtform.errors.get("csrf_token")) if status == 422 else False
+    response = make_response(
+        render_template(
+            "public/form.html",
+            wtform=wtform,
+            definition=wtform.definition,
+            questions=questions(wtform),
+            csrf_expired=csrf_expired,
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _choose_district(slug: str):
+    """A form without a place question needs the district from the link or from here."""
+    return render_template(
+        "public/choose_district.html", slug=slug, districts=district_store.all_districts()
+    )
+
+
+def _district_from(value: str | None) -> District | None:
+    """The district a link names; an unknown one is a broken link, answered with 404."""
+    if not value:
+        return None
+    district = district_store.by_slug(value)
+    if district is None:
+        abort(404, description=_("This link names a district we do not know."))
+    return district
+
+
+def _clean_source(value: str | None) -> str | None:
+    """A campaign tag is short plain text; anything else is dropped, not stored."""
+    if value and SOURCE_RE.match(value):
+        return value
+    return None
+
+
+def _prefill(definition: FormDefinition, args) -> dict[str, str]:
+    """Values from the link for fields the definition allows to prefill."""
+    return {f.name: args[f.name][:200] for f in definition.fields if f.prefill and args.get(f.name)}
+
+
+def _link_args(args) -> dict[str, str]:
+    """The link context (district, campaign) carried from the start page to a form."""
+    out = {}
+    if args.get("district") and district_store.by_slug(args["district"]):
+        out["district"] = args["district"]
+    if _clean_source(args.get("src")):
+        out["src"] = args["src"]
+    return out
+
+
+def _new_key() -> str:
+    """A fresh idempotency key for one rendering of a form."""
+    return secrets.token_urlsafe(24)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Liveness: the process answers requests."""
+    return {"status": "ok"}

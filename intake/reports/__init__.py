@@ -1,0 +1,1 @@
+"""Reports: summaries computed in SQL, rendered to PDF."""

@@ -1,0 +1,83 @@
+"""Report parameters from a URL or the CLI, checked with precise messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+
+APPENDICES = ("none", "text", "roster")
+REPORT_LANGUAGES = ("de", "en")
+LOCAL_TZ = ZoneInfo("Europe/Berlin")
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    """What a report covers: a local-date period, its language, and its appendix."""
+
+    date_from: date | None
+    date_to: date | None
+    lang: str
+    appendix: str
+
+    @property
+    def start_utc(self) -> datetime | None:
+        """Start of `date_from` in German local time, as UTC."""
+        if self.date_from is None:
+            return None
+        return datetime.combine(self.date_from, time.min, LOCAL_TZ).astimezone(UTC)
+
+    @property
+    def end_utc(self) -> datetime | None:
+        """End (exclusive) of `date_to` in German local time, as UTC."""
+        if self.date_to is None:
+            return None
+        next_day = self.date_to + timedelta(days=1)
+        return datetime.combine(next_day, time.min, LOCAL_TZ).astimezone(UTC)
+
+
+def parse(
+    date_from: str | None,
+    date_to: str | None,
+    lang: str | None,
+    appendix: str | None,
+    default_lang: str,
+) -> tuple[ReportParams | None, list[str]]:
+    """Check raw parameters; return the parameters or the list of problems."""
+    problems: list[str] = []
+    start = _date(date_from, "from", problems)
+    end = _date(date_to, "to", problems)
+    if start and end and start > end:
+        problems.append(_("The start date (from) is after the end date (to)."))
+    lang = lang or default_lang
+    if lang not in REPORT_LANGUAGES:
+        problems.append(
+            _("Reports are available in: %(langs)s.", langs=", ".join(REPORT_LANGUAGES))
+        )
+    appendix = appendix or "text"
+    if appendix not in APPENDICES:
+        problems.append(
+            _("The appendix must be one of: %(choices)s.", choices=", ".join(APPENDICES))
+        )
+    if problems:
+        return None, problems
+    return ReportParams(start, end, lang, appendix), []
+
+
+def _date(value: str | None, name: str, problems: list[str]) -> date | None:
+    """Read an optional YYYY-MM-DD date."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else _bad()
+    except ValueError:
+        problems.append(
+            _("'%(name)s' must be a date written as YYYY-MM-DD, e.g. 2026-01-31.", name=name)
+        )
+        return None
+
+
+def _bad() -> date:
+    raise ValueError

@@ -1,0 +1,325 @@
+"""The figures of a district summary, computed with SQL aggregates.
+
+The result is plain data (no ORM objects), so the PDF template cannot lazy-load
+anything and the CLI and the web view share one code path.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from babel import Locale, UnknownLocaleError
+
+from intake.engine.definition import FieldDef, FormDefinition
+from intake.extensions import db
+from intake.i18n import NATIVE_NAMES
+from intake.reports.params import LOCAL_TZ, ReportParams
+from intake.storage.models import Answer, District, Form, Municipality, Response, utcnow
+
+COUNTED_TYPES = ("single_choice", "multiple_choice", "yes_no", "municipality", "consent")
+TEXT_TYPES = ("text", "textarea")
+#: xhtml2pdf lays out one table in quadratic time: long lists are split.
+TABLE_ROWS = 200
+
+
+@dataclass
+class CountRow:
+    """One answer option with its count per district and overall."""
+
+    label: str
+    counts: list[int]
+    total: int
+    percent: float
+
+
+@dataclass
+class QuestionCounts:
+    """How often each option of one question was chosen."""
+
+    label: str
+    multiple: bool
+    rows: list[CountRow]
+    answered: list[int]
+    answered_total: int
+
+
+@dataclass
+class TextAnswers:
+    """The free-text answers to one question, in tables of at most TABLE_ROWS rows."""
+
+    label: str
+    chunks: list[list[str]]
+
+
+@dataclass
+class RosterRow:
+    """Contact details of one respondent (only for roles that may see them)."""
+
+    reference: str
+    created: datetime
+    district: str
+    values: list[str]
+
+
+@dataclass
+class Summary:
+    """Everything the PDF shows, already scoped to the user's districts."""
+
+    form_title: str
+    district_names: list[str]
+    params: ReportParams
+    generated_at: datetime
+    first_at: datetime | None
+    last_at: datetime | None
+    totals: list[int]
+    total: int
+    languages: list[CountRow]
+    questions: list[QuestionCounts]
+    text_answers: list[TextAnswers] = field(default_factory=list)
+    roster_labels: list[str] = field(default_factory=list)
+    roster: list[RosterRow] = field(default_factory=list)
+
+
+def build_summary(
+    form: Form,
+    definition: FormDefinition,
+    districts: Sequence[District],
+    params: ReportParams,
+    may_see_personal: bool,
+) -> Summary:
+    """Compute the summary of `form` over `districts` and the period in `params`."""
+    lang = params.lang
+    ids = [d.id for d in districts]
+    scope = [Response.form_id == form.id, Response.district_id.in_(ids)]
+    if params.start_utc:
+        scope.append(Response.created_at >= params.start_utc)
+    if params.end_utc:
+        scope.append(Response.created_at < params.end_utc)
+
+    per_district = dict(
+        db.session.execute(
+            sa.select(Response.district_id, sa.func.count())
+            .where(*scope)
+            .group_by(Response.district_id)
+        ).all()
+    )
+    totals = [per_district.get(i, 0) for i in ids]
+    total = sum(totals)
+    first_at, last_at = db.session.execute(
+        sa.select(sa.func.min(Response.created_at), sa.func.max(Response.created_at)).where(*scope)
+    ).one()
+
+    languages = _language_rows(scope, ids, total, lang)
+    questions = _question_counts(definition, scope, ids, totals, lang)
+    summary = Summary(
+        form_title=definition.title(lang).text,
+        district_names=[d.name for d in districts],
+        params=params,
+        generated_at=utcnow().astimezone(LOCAL_TZ),
+        first_at=_local(first_at),
+        last_at=_local(last_at),
+        totals=totals,
+        total=total,
+        languages=languages,
+        questions=questions,
+    )
+    if params.appendix in ("text", "roster"):
+        summary.text_answers = _text_answers(definition, scope, lang)
+    if params.appendix == "roster" and may_see_personal:
+        _fill_roster(summary, definition, scope, districts, lang)
+    return summary
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:  # SQLite aggregates come back without the zone
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(LOCAL_TZ)
+
+
+def _percent(count: int, base: int) -> float:
+    return round(100.0 * count / base, 1) if base else 0.0
+
+
+def language_label(code: str, report_lang: str) -> str:
+    """'Arabisch (العربية)': the language named in the report's language and in its own."""
+    try:
+        local = Locale.parse(report_lang).languages.get(code.split("_")[0])
+    except (ValueError, UnknownLocaleError):
+        local = None
+    native = NATIVE_NAMES.get(code, code)
+    if local and local != native:
+        return f"{local} ({native})"
+    return native
+
+
+def _language_rows(scope, ids: list[int], total: int, lang: str) -> list[CountRow]:
+    """Responses per language used to fill the form."""
+    counts: dict[str, dict[int, int]] = defaultdict(dict)
+    for language, district_id, n in db.session.execute(
+        sa.select(Response.language, Response.district_id, sa.func.count())
+        .where(*scope)
+        .group_by(Response.language, Response.district_id)
+    ):
+        counts[language][district_id] = n
+    rows = []
+    for language, by_district in counts.items():
+        row_total = sum(by_district.values())
+        rows.append(
+            CountRow(
+                label=language_label(language, lang),
+                counts=[by_district.get(i, 0) for i in ids],
+                total=row_total,
+                percent=_percent(row_total, total),
+            )
+        )
+    return sorted(rows, key=lambda r: (-r.total, r.label))
+
+
+def _question_counts(
+    definition: FormDefinition, scope, ids: list[int], totals: list[int], lang: str
+) -> list[QuestionCounts]:
+    """Counts per option of every choice question: one GROUP BY over all of them."""
+    counted = [f for f in definition.fields if f.type in COUNTED_TYPES]
+    names = [f.name for f in counted]
+    counts: dict[str, dict[str, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
+    answered: dict[str, dict[int, int]] = defaultdict(dict)
+    if names:
+        rows = db.session.execute(
+            sa.select(Answer.field, Answer.value, Response.district_id, sa.func.count())
+            .join(Response, Answer.response_id == Response.id)
+            .where(*scope, Answer.field.in_(names))
+            .group_by(Answer.field, Answer.value, Response.district_id)
+        )
+        for name, value, district_id, n in rows:
+            counts[name][value][district_id] = n
+        rows = db.session.execute(
+            sa.select(Answer.field, Response.district_id, sa.func.count(sa.distinct(Response.id)))
+            .join(Response, Answer.response_id == Response.id)
+            .where(*scope, Answer.field.in_(names))
+            .group_by(Answer.field, Response.district_id)
+        )
+        for name, district_id, n in rows:
+            answered[name][district_id] = n
+    places = _municipality_names() if any(f.type == "municipality" for f in counted) else {}
+    total = sum(totals)
+    out = []
+    for fdef in counted:
+        values = _option_order(fdef, counts[fdef.name])
+        rows_out = []
+        for value in values:
+            by_district = counts[fdef.name].get(value, {})
+            row_total = sum(by_district.values())
+            rows_out.append(
+                CountRow(
+                    label=_option_label(fdef, value, lang, places),
+                    counts=[by_district.get(i, 0) for i in ids],
+                    total=row_total,
+                    percent=_percent(row_total, total),
+                )
+            )
+        out.append(
+            QuestionCounts(
+                label=fdef.label(lang).text,
+                multiple=fdef.type == "multiple_choice",
+                rows=rows_out,
+                answered=[answered[fdef.name].get(i, 0) for i in ids],
+                answered_total=sum(answered[fdef.name].values()),
+            )
+        )
+    return out
+
+
+def _option_order(fdef: FieldDef, seen: dict[str, dict[int, int]]) -> list[str]:
+    """The definition's options in order, then values only older versions offered."""
+    if fdef.type == "yes_no":
+        declared = ["yes", "no"]
+    elif fdef.type == "consent":
+        declared = ["yes"]
+    elif fdef.type == "municipality":
+        declared = sorted(seen)
+    else:
+        declared = [c["value"] for c in fdef.choices]
+    return declared + sorted(v for v in seen if v not in declared)
+
+
+def _option_label(fdef: FieldDef, value: str, lang: str, places: dict[str, str]) -> str:
+    """How an option is named in the report's language."""
+    from flask_babel import gettext as _
+
+    if fdef.type in ("yes_no", "consent"):
+        return {"yes": _("Yes"), "no": _("No")}.get(value, value)
+    if fdef.type == "municipality":
+        return places.get(value, value)
+    return fdef.choice_label(value, lang).text
+
+
+def _municipality_names() -> dict[str, str]:
+    return dict(db.session.execute(sa.select(Municipality.slug, Municipality.name)).all())
+
+
+def _text_answers(definition: FormDefinition, scope, lang: str) -> list[TextAnswers]:
+    """Free-text answers that are not contact details, oldest first."""
+    fields = [f for f in definition.fields if f.type in TEXT_TYPES and not f.personal]
+    out = []
+    for fdef in fields:
+        values = list(
+            db.session.scalars(
+                sa.select(Answer.value)
+                .join(Response, Answer.response_id == Response.id)
+                .where(*scope, Answer.field == fdef.name)
+                .order_by(Response.created_at, Answer.id)
+            )
+        )
+        chunks = [values[i : i + TABLE_ROWS] for i in range(0, len(values), TABLE_ROWS)]
+        out.append(TextAnswers(label=fdef.label(lang).text, chunks=chunks))
+    return out
+
+
+def _fill_roster(
+    summary: Summary, definition: FormDefinition, scope, districts: Sequence[District], lang: str
+) -> None:
+    """Contact details per respondent, for follow-up by the office."""
+    fields = [f for f in definition.fields if f.personal or f.type == "municipality"]
+    if not fields:
+        return
+    names = [f.name for f in fields]
+    district_names = {d.id: d.name for d in districts}
+    places = _municipality_names()
+    rows: dict[int, RosterRow] = {}
+    values: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for response_id, reference, created, district_id, name, value in db.session.execute(
+        sa.select(
+            Response.id,
+            Response.reference,
+            Response.created_at,
+            Response.district_id,
+            Answer.field,
+            Answer.value,
+        )
+        .join(Answer, Answer.response_id == Response.id)
+        .where(*scope, Answer.field.in_(names))
+        .order_by(Response.created_at, Response.id)
+    ):
+        if response_id not in rows:
+            rows[response_id] = RosterRow(
+                reference, _local(created), district_names.get(district_id, ""), []
+            )
+        values[response_id][name].append(value)
+    for response_id, row in rows.items():
+        for fdef in fields:
+            raw = values[response_id].get(fdef.name, [])
+            if fdef.type == "municipality":
+                raw = [places.get(v, v) for v in raw]
+            elif fdef.type in ("single_choice", "multiple_choice"):
+                raw = [fdef.choice_label(v, lang).text for v in raw]
+            row.values.append(", ".join(raw))
+    summary.roster_labels = [f.label(lang).text for f in fields]
+    summary.roster = list(rows.values())

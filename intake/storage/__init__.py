@@ -1,0 +1,1 @@
+"""Storage: the typed SQLAlchemy models and database set-up."""

@@ -1,0 +1,176 @@
+"""Typed SQLAlchemy 2.x models.
+
+Answers live one row per value in `answer` (a multiple-choice answer gives one row
+per ticked choice), so "how many chose X for question Q" is a single GROUP BY.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+
+from intake.extensions import db
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, stored as UTC."""
+    return datetime.now(UTC)
+
+
+def new_nonce() -> str:
+    """A random value that identifies one generation of a user's sessions."""
+    return secrets.token_hex(16)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A DateTime that always comes back timezone-aware (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+user_district = sa.Table(
+    "user_district",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("district_id", sa.ForeignKey("district.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class District(db.Model):
+    """A Landkreis whose office owns the responses from its area."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    municipalities: so.Mapped[list[Municipality]] = so.relationship(
+        back_populates="district", order_by="Municipality.name", cascade="all, delete-orphan"
+    )
+
+
+class Municipality(db.Model):
+    """A town or Verbandsgemeinde inside a district (place names are not translated)."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    district_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("district.id"))
+    slug: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    district: so.Mapped[District] = so.relationship(back_populates="municipalities")
+
+
+class Form(db.Model):
+    """A form known by a stable slug; its content lives in immutable versions."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    slug: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    versions: so.Mapped[list[FormVersion]] = so.relationship(
+        back_populates="form", order_by="FormVersion.number"
+    )
+
+
+class FormVersion(db.Model):
+    """One published definition of a form; never changed once responses point at it."""
+
+    __table_args__ = (sa.UniqueConstraint("form_id", "number"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    form_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("form.id"))
+    number: so.Mapped[int]
+    checksum: so.Mapped[str] = so.mapped_column(sa.String(64))
+    definition: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    form: so.Mapped[Form] = so.relationship(back_populates="versions")
+
+
+class Response(db.Model):
+    """One submitted form: stored once per client idempotency key."""
+
+    __table_args__ = (sa.Index("ix_response_scope", "form_id", "district_id", "created_at"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    form_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("form.id"))
+    form_version_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("form_version.id"))
+    district_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("district.id"))
+    language: so.Mapped[str] = so.mapped_column(sa.String(16))
+    source: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    idempotency_key: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    reference: so.Mapped[str] = so.mapped_column(sa.String(16), unique=True)
+    consent_version: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    form: so.Mapped[Form] = so.relationship()
+    form_version: so.Mapped[FormVersion] = so.relationship()
+    district: so.Mapped[District] = so.relationship()
+    answers: so.Mapped[list[Answer]] = so.relationship(
+        back_populates="response", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Answer(db.Model):
+    """One value of one question of one response."""
+
+    __table_args__ = (sa.Index("ix_answer_response_field", "response_id", "field"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    response_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("response.id", ondelete="CASCADE"))
+    field: so.Mapped[str] = so.mapped_column(sa.String(64))
+    value: so.Mapped[str] = so.mapped_column(sa.Text)
+    response: so.Mapped[Response] = so.relationship(back_populates="answers")
+
+
+class User(UserMixin, db.Model):
+    """A coordinator account, bound to the districts whose people it may see."""
+
+    ROLES = ("admin", "coordinator", "viewer")
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    role: so.Mapped[str] = so.mapped_column(sa.String(16))
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    # Part of the session cookie's user id; changing it ends every session of the user
+    # (logout, password change), so a copied cookie stops working.
+    session_nonce: so.Mapped[str] = so.mapped_column(sa.String(32), default=new_nonce)
+    districts: so.Mapped[list[District]] = so.relationship(
+        secondary=user_district, order_by="District.name"
+    )
+
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        """Disabled accounts cannot log in or keep a session."""
+        return self.active
+
+    def get_id(self) -> str:
+        """The session's user id: row id and the current session nonce."""
+        return f"{self.id}.{self.session_nonce}"
+
+    @property
+    def sees_personal_data(self) -> bool:
+        """Viewers see summaries only, never contact details."""
+        return self.role in ("admin", "coordinator")
+
+
+class AuditEvent(db.Model):
+    """Who did what to which data, when. Never holds answer content."""
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow, index=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("user.id"))
+    action: so.Mapped[str] = so.mapped_column(sa.String(64))
+    target: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(16), default="ok")
+    user: so.Mapped[User | None] = so.relationship()

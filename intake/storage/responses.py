@@ -1,0 +1,92 @@
+"""Storing responses exactly once per idempotency key, with a short reference code."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from intake.extensions import db
+from intake.storage.models import Answer, District, FormVersion, Response
+
+# No 0/O, 1/I/L, 5/S, 2/Z: the code is read aloud and typed from paper.
+REFERENCE_ALPHABET = "346789ABCDEFGHJKMNPQRTUVWXY"
+REFERENCE_LENGTH = 8
+
+
+def make_reference() -> str:
+    """A short code such as 'K7MX-4QRT' (27^8, about 2.8e11 possibilities)."""
+    raw = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the respondent is told after a submission."""
+
+    reference: str
+    form_slug: str
+    created: bool
+
+
+class KeyConflict(Exception):
+    """The idempotency key was already used for a different form."""
+
+
+def find_by_key(key: str) -> Response | None:
+    """The response stored under an idempotency key, if any."""
+    return db.session.scalar(sa.select(Response).where(Response.idempotency_key == key))
+
+
+def store_response(
+    *,
+    version: FormVersion,
+    district: District,
+    language: str,
+    source: str | None,
+    key: str,
+    answers: dict[str, list[str]],
+    consent_version: str | None,
+) -> Receipt:
+    """Store one response and its answers in one transaction, once per key.
+
+    A repeat of a key that is already stored (a double click, a retry after a lost
+    connection, a replay from an offline queue) returns the first receipt and
+    writes nothing.
+    """
+    for _attempt in range(5):
+        existing = find_by_key(key)
+        if existing is not None:
+            return _repeat(existing, version)
+        response = Response(
+            form_id=version.form_id,
+            form_version_id=version.id,
+            district_id=district.id,
+            language=language,
+            source=source,
+            idempotency_key=key,
+            reference=make_reference(),
+            consent_version=consent_version,
+        )
+        response.answers = [
+            Answer(field=name, value=value) for name, values in answers.items() for value in values
+        ]
+        db.session.add(response)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Either a concurrent request stored this key first, or (very rarely)
+            # the reference code collided; the loop tells the two apart.
+            db.session.rollback()
+            continue
+        return Receipt(response.reference, version.form.slug, True)
+    raise RuntimeError("could not store the response after 5 attempts")
+
+
+def _repeat(existing: Response, version: FormVersion) -> Receipt:
+    """The receipt of an earlier submission with the same key."""
+    if existing.form_id != version.form_id:
+        raise KeyConflict(existing.idempotency_key)
+    return Receipt(existing.reference, existing.form.slug, False)

@@ -1,0 +1,182 @@
+"""Fixtures: an app on a fresh migrated SQLite database with the demo districts and forms."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from intake import create_app, demo
+from intake.extensions import db
+from intake.passwords import hash_password
+from intake.storage.districts import by_slug
+from intake.storage.models import Answer, Response, User
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def app(tmp_path):
+    """An app on its own database, migrated with the real migrations, with demo forms."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        demo.seed()
+    yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def create_user(app) -> Callable[..., User]:
+    """Factory: a user with a role and districts, password PASSWORD."""
+
+    def make(email: str, role: str = "coordinator", districts: tuple[str, ...] = ()) -> User:
+        with app.app_context():
+            user = User(
+                email=email,
+                role=role,
+                password_hash=hash_password(PASSWORD),
+                districts=[by_slug(slug) for slug in districts],
+            )
+            db.session.add(user)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+            return user
+
+    return make
+
+
+class AuthActions:
+    """Log a test client in and out of the back office."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str, password: str = PASSWORD):
+        page = self._client.get("/admin/login")
+        token = csrf_token(page.get_data(as_text=True))
+        return self._client.post(
+            "/admin/login", data={"email": email, "password": password, "csrf_token": token}
+        )
+
+    def logout(self):
+        page = self._client.get("/admin/")
+        token = csrf_token(page.get_data(as_text=True))
+        return self._client.post("/admin/logout", data={"csrf_token": token})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def hidden(html: str, name: str) -> str:
+    """The value of a hidden input."""
+    match = re.search(rf'id="{name}" name="{name}" type="hidden" value="([^"]*)"', html)
+    assert match, f"page has no hidden field {name}"
+    return match.group(1)
+
+
+def form_payload(html: str, answers: dict) -> dict:
+    """The hidden fields of a rendered public form plus the given answers."""
+    data = {
+        name: hidden(html, name) for name in ("csrf_token", "idempotency_key", "district", "src")
+    }
+    data.update(answers)
+    return data
+
+
+VOLUNTEER_ANSWERS = {
+    "first_name": "Jürgen",
+    "last_name": "Müller-Lüdenscheidt",
+    "email": "juergen@example.org",
+    "phone": "0151 23456789",
+    "municipality": "vg-nieder-olm",
+    "german_level": "native",
+    "languages_fluent": ["ar", "fr"],
+    "help_areas": ["offices", "language"],
+    "availability": ["weekend"],
+    "lotsen_training": "yes",
+    "training_dates": ["block_spring"],
+    "experience": "Ich habe zehn Jahre im Jugendamt gearbeitet.",
+    "consent": "y",
+}
+
+
+@pytest.fixture
+def submit(client):
+    """Factory: fill and submit a demo form through the public pages like a browser."""
+
+    def send(form: str, answers: dict, query: str = "", follow: bool = False):
+        page = client.get(f"/f/{form}{query}")
+        assert page.status_code == 200
+        data = form_payload(page.get_data(as_text=True), answers)
+        return client.post(f"/f/{form}{query}", data=data, follow_redirects=follow)
+
+    return send
+
+
+def stored_answers(app, reference: str | None = None) -> list[dict[str, list[str]]]:
+    """Answers of stored responses, each as {field: [values]}."""
+    with app.app_context():
+        query = sa.select(Response)
+        if reference:
+            query = query.where(Response.reference == reference)
+        out = []
+        for response in db.session.scalars(query):
+            answers: dict[str, list[str]] = {}
+            for answer in db.session.scalars(
+                sa.select(Answer).where(Answer.response_id == response.id).order_by(Answer.id)
+            ):
+                answers.setdefault(answer.field, []).append(answer.value)
+            out.append(answers)
+        return out
+
+
+def response_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Response))
+
+
+NEWCOMER_ANSWERS_BK = {
+    "municipality": "stadt-bad-kreuznach",
+    "needs": ["housing"],
+    "languages": ["ar"],
+    "german_level": "basic",
+    "adults": "1",
+    "children": "0",
+    "name": "Samir",
+    "contact_method": "phone",
+    "phone": "0171 9876543",
+    "consent": "y",
+}

@@ -1,0 +1,278 @@
+"""The respondent's side: pages, languages, submissions, receipts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import (
+    VOLUNTEER_ANSWERS,
+    form_payload,
+    response_count,
+    stored_answers,
+)
+
+PAGES = ["/", "/f/volunteer", "/f/newcomer", "/f/volunteer?district=bad-kreuznach"]
+
+
+def html_tag(html: str) -> tuple[str, str]:
+    match = re.search(r'<html lang="([^"]+)" dir="([^"]+)">', html)
+    assert match, "no <html lang dir>"
+    return match.group(1), match.group(2)
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize(
+    ("lang", "direction", "word"),
+    [("de", "ltr", "Sprache"), ("en", "ltr", "language"), ("ar", "rtl", "اللغة")],
+)
+def test_every_page_has_lang_and_dir(client, path, lang, direction, word):
+    sep = "&" if "?" in path else "?"
+    response = client.get(f"{path}{sep}lang={lang}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert html_tag(html) == (lang, direction)
+    assert word in html
+
+
+def test_thanks_and_error_pages_have_lang_and_dir(client, submit):
+    response = client.get("/f/does-not-exist?lang=ar")
+    assert response.status_code == 404
+    assert html_tag(response.get_data(as_text=True)) == ("ar", "rtl")
+    thanks = submit("volunteer", VOLUNTEER_ANSWERS, "?lang=ar", follow=True)
+    assert html_tag(thanks.get_data(as_text=True)) == ("ar", "rtl")
+
+
+def test_language_order_query_then_session_then_browser_then_default(client):
+    # Default language of the form, with no other hint.
+    assert html_tag(client.get("/f/volunteer").get_data(as_text=True))[0] == "de"
+    # The browser's preference.
+    page = client.get("/f/volunteer", headers={"Accept-Language": "ar,en;q=0.5"})
+    assert html_tag(page.get_data(as_text=True))[0] == "ar"
+    # An explicit choice wins over the browser and is remembered.
+    page = client.get("/f/volunteer?lang=en", headers={"Accept-Language": "ar"})
+    assert html_tag(page.get_data(as_text=True))[0] == "en"
+    page = client.get("/", headers={"Accept-Language": "ar"})
+    assert html_tag(page.get_data(as_text=True))[0] == "en"
+
+
+def test_unknown_language_in_link_falls_back_instead_of_failing(client):
+    page = client.get("/f/volunteer?lang=xx", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert html_tag(page.get_data(as_text=True))[0] == "en"
+
+
+def test_form_page_shows_questions_in_the_chosen_language(client):
+    html = client.get("/f/volunteer?lang=ar").get_data(as_text=True)
+    assert "الاسم الأول" in html
+    assert "Vorname" not in html
+    assert 'dir="ltr"' in html  # email and phone inputs stay left-to-right
+
+
+def test_valid_submission_stores_once_and_shows_reference(app, client, submit):
+    response = submit("volunteer", VOLUNTEER_ANSWERS, "?lang=de&src=poster-2026")
+    assert response.status_code == 303
+    thanks = client.get(response.headers["Location"])
+    html = thanks.get_data(as_text=True)
+    reference = re.search(r'<bdi dir="ltr">([A-Z0-9-]+)</bdi>', html).group(1)
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", reference)
+    [answers] = stored_answers(app, reference)
+    assert answers["first_name"] == ["Jürgen"]
+    assert answers["languages_fluent"] == ["ar", "fr"]
+    assert answers["phone"] == ["+4915123456789"]  # stored in international format
+    assert answers["consent"] == ["yes"]
+    assert "languages_basic" not in answers  # unanswered optional question
+
+
+def test_response_keeps_language_source_district_and_consent_version(app, submit):
+    from intake.extensions import db
+    from intake.storage.models import Response
+
+    submit("volunteer", VOLUNTEER_ANSWERS, "?lang=ar&src=whatsapp")
+    with app.app_context():
+        response = db.session.query(Response).one()
+        assert response.language == "ar"
+        assert response.source == "whatsapp"
+        assert response.district.slug == "mainz-bingen"  # from the municipality
+        assert response.consent_version == "2026-11-01"
+        assert response.form_version.number == 1
+
+
+def test_resubmission_with_same_key_stores_one_row_and_same_receipt(app, client):
+    page = client.get("/f/volunteer?lang=de").get_data(as_text=True)
+    data = form_payload(page, VOLUNTEER_ANSWERS)
+    first = client.post("/f/volunteer", data=data)
+    first_ref = re.search(
+        r"<bdi dir=\"ltr\">([^<]+)<", client.get(first.headers["Location"]).get_data(as_text=True)
+    ).group(1)
+    second_client = app.test_client()  # e.g. a retry from another tab or after a reload
+    second_page = second_client.get("/f/volunteer").get_data(as_text=True)
+    data["csrf_token"] = form_payload(second_page, {})["csrf_token"]
+    second = second_client.post("/f/volunteer", data=data)
+    assert second.status_code == 303
+    second_ref = re.search(
+        r"<bdi dir=\"ltr\">([^<]+)<",
+        second_client.get(second.headers["Location"]).get_data(as_text=True),
+    ).group(1)
+    assert first_ref == second_ref
+    assert response_count(app) == 1
+
+
+def test_double_click_with_same_session_stores_one_row(app, client):
+    page = client.get("/f/newcomer").get_data(as_text=True)
+    data = form_payload(page, NEWCOMER_ANSWERS)
+    assert client.post("/f/newcomer", data=data).status_code == 303
+    assert client.post("/f/newcomer", data=data).status_code == 303
+    assert response_count(app) == 1
+
+
+NEWCOMER_ANSWERS = {
+    "municipality": "stadt-bad-kreuznach",
+    "needs": ["housing", "language_course"],
+    "languages": ["ar", "ku"],
+    "german_level": "basic",
+    "adults": "2",
+    "children": "3",
+    "name": "فاطمة الزهراء",
+    "contact_method": "messenger",
+    "phone": "+49 171 9876543",
+    "contact_language": "ar",
+    "notes": "نحتاج إلى روضة أطفال قريبة",
+    "consent": "y",
+}
+
+
+@pytest.mark.parametrize(
+    ("lang", "required_message", "number_message"),
+    [
+        ("de", "Bitte", "Bitte"),
+        ("en", "Please answer this question.", "Please enter a whole number, for example 3."),
+        ("ar", "من فضلك", "من فضلك"),
+    ],
+)
+def test_invalid_submission_rerenders_with_messages_in_language(
+    app, submit, lang, required_message, number_message
+):
+    answers = dict(NEWCOMER_ANSWERS, name="", adults="zwei", consent="")
+    response = submit("newcomer", answers, f"?lang={lang}")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert html_tag(html)[0] == lang
+    assert 'class="error-summary" role="alert"' in html
+    assert html.count('aria-invalid="true"') == 3
+    assert 'aria-describedby="name-error"' in html
+    assert required_message in html
+    assert number_message in html
+    # What the person typed is still there.
+    assert "نحتاج إلى روضة أطفال قريبة" in html
+    assert response_count(app) == 0
+
+
+def test_english_messages_are_precise(submit):
+    answers = dict(
+        NEWCOMER_ANSWERS,
+        adults="0",
+        children="21",
+        email="not-an-address",
+        phone="12",
+        municipality="bingen-am-rhein",
+        languages=["ar", "klingon"],
+    )
+    html = submit("newcomer", answers, "?lang=en&district=bad-kreuznach").get_data(as_text=True)
+    assert "Please enter 1 or more." in html
+    assert "Please enter 20 or less." in html
+    assert "Please enter an email address like name@example.org." in html
+    assert "Please enter a phone number" in html
+    # A place in another district than the link's, and a made-up choice, are refused
+    # (each message shows next to its field and in the summary at the top).
+    assert html.count("Please choose one of the offered answers.") == 4
+
+
+def test_consent_is_never_preticked(client):
+    html = client.get("/f/volunteer").get_data(as_text=True)
+    consent = re.search(r'<input type="checkbox" id="consent"[^>]*>', html, re.S).group(0)
+    assert "checked" not in consent
+
+
+def test_expired_csrf_token_keeps_answers_and_asks_to_send_again(app, client):
+    page = client.get("/f/volunteer?lang=en").get_data(as_text=True)
+    data = form_payload(page, VOLUNTEER_ANSWERS)
+    data["csrf_token"] = "expired"
+    response = client.post("/f/volunteer", data=data)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Your answers are still here" in html
+    assert 'value="Müller-Lüdenscheidt"' in html
+    assert response_count(app) == 0
+
+
+def test_missing_idempotency_key_is_replaced_not_accepted(app, client):
+    page = client.get("/f/volunteer").get_data(as_text=True)
+    data = form_payload(page, VOLUNTEER_ANSWERS)
+    data["idempotency_key"] = "short"
+    response = client.post("/f/volunteer", data=data)
+    assert response.status_code == 422
+    assert response_count(app) == 0
+    fresh = form_payload(response.get_data(as_text=True), {})["idempotency_key"]
+    assert len(fresh) >= 16
+
+
+def test_link_district_and_prefill(client):
+    html = client.get(
+        "/f/volunteer?district=bad-kreuznach&email=a%40example.org&first_name=X"
+    ).get_data(as_text=True)
+    assert 'value="a@example.org"' in html  # email is marked prefill: true
+    assert 'id="first_name" name="first_name" value="X"' not in html  # first_name is not
+    assert "Bingen am Rhein" not in html  # only Bad Kreuznach's places are offered
+    assert "Bad Kreuznach (Stadt)" in html
+
+
+def test_unknown_district_in_link_is_404_with_explanation(client):
+    response = client.get("/f/volunteer?district=atlantis&lang=en")
+    assert response.status_code == 404
+    assert "This link names a district we do not know." in response.get_data(as_text=True)
+
+
+def test_unknown_form_is_404(client):
+    assert client.get("/f/nope").status_code == 404
+
+
+def test_hostile_answers_are_stored_as_text_and_escaped(app, submit, client):
+    hostile = '"><svg onload=alert(1)>'
+    response = submit("volunteer", dict(VOLUNTEER_ANSWERS, first_name=hostile))
+    assert response.status_code == 303
+    assert stored_answers(app)[0]["first_name"] == [hostile]
+    # Re-rendered with an error, the value is escaped, never markup.
+    html = submit("volunteer", dict(VOLUNTEER_ANSWERS, first_name=hostile, email="x")).get_data(
+        as_text=True
+    )
+    assert "<svg onload" not in html
+    assert "&#34;&gt;&lt;svg onload=alert(1)&gt;" in html
+
+
+def test_pages_load_nothing_from_other_hosts(client):
+    response = client.get("/f/volunteer")
+    html = response.get_data(as_text=True)
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_thanks_without_submission_goes_back_to_form(client):
+    response = client.get("/f/volunteer/thanks")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/f/volunteer")
+
+
+def test_index_lists_forms_and_languages(client):
+    html = client.get("/?lang=ar").get_data(as_text=True)
+    assert "العربية" in html and "Deutsch" in html and "English" in html
+    assert "/f/volunteer?lang=ar" in html
+    assert "/f/newcomer?lang=ar" in html
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
