@@ -146,9 +146,9 @@ NEWCOMER_ANSWERS = {
 @pytest.mark.parametrize(
     ("lang", "required_message", "number_message"),
     [
-        ("de", "Bitte", "Bitte"),
+        ("de", "Bitte beantworten Sie diese Frage.", "Bitte geben Sie eine ganze Zahl ein"),
         ("en", "Please answer this question.", "Please enter a whole number, for example 3."),
-        ("ar", "من فضلك", "من فضلك"),
+        ("ar", "يرجى الإجابة عن هذا السؤال.", "يرجى إدخال عدد صحيح"),
     ],
 )
 def test_invalid_submission_rerenders_with_messages_in_language(

@@ -1,0 +1,88 @@
+"""A respondent fills the volunteer form in Arabic, in a real browser, on a tablet-sized screen."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+
+from intake.extensions import db
+from intake.storage.models import Response
+from tests.browser.pages import FormPage
+from tests.conftest import stored_answers
+
+TABLET = {"width": 1024, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+def fill_volunteer_in_arabic(form: FormPage) -> None:
+    form.type("الاسم الأول", "ليلى")
+    form.type("اسم العائلة", "الحسن")
+    form.type("البريد الإلكتروني", "layla@example.org")
+    form.type("رقم الهاتف (اختياري)", "0151 23456789")
+    form.select("أين تسكن؟", "Ingelheim am Rhein")
+    form.choose("لغتي الأم")
+    form.choose("العربية", question="ما اللغات الأخرى التي تتحدثها بشكل جيد يكفي للترجمة الشفهية؟")
+    form.choose("مرافقة الأشخاص إلى الطبيب")
+    form.choose("في عطلة نهاية الأسبوع")
+    form.choose("نعم")
+    form.choose("عطلة نهاية الأسبوع: 6 و7 مارس 2027")
+    form.type("هل تود أن تخبرنا بشيء آخر؟ (اختياري)", "أستطيع الترجمة عند الطبيب")
+    form.choose(
+        "أوافق على أن يحفظ مكتب التنسيق بياناتي ويتواصل معي. يمكنني سحب هذه الموافقة في أي وقت."
+    )
+
+
+def test_volunteer_form_in_arabic_on_a_tablet(app, live_server, browser, screenshots):
+    context = browser.new_context(viewport=TABLET, locale="ar")
+    page = context.new_page()
+    form = FormPage(page, live_server).open("volunteer", lang="ar")
+    assert (form.lang, form.dir) == ("ar", "rtl")
+    page.screenshot(path=screenshots / "volunteer-ar-1024x768.png", full_page=True)
+
+    fill_volunteer_in_arabic(form)
+    form.send("إرسال الإجابات")
+
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", form.reference)
+    assert "شكرًا" in page.locator("h1").inner_text()
+    page.screenshot(path=screenshots / "thanks-ar-1024x768.png", full_page=True)
+    [answers] = stored_answers(app, form.reference)
+    assert answers["first_name"] == ["ليلى"]
+    assert answers["municipality"] == ["ingelheim-am-rhein"]
+    assert answers["languages_fluent"] == ["ar"]
+    assert answers["phone"] == ["+4915123456789"]
+    with app.app_context():
+        response = db.session.scalar(sa.select(Response))
+        assert (response.language, response.district.slug) == ("ar", "mainz-bingen")
+    context.close()
+
+
+def test_missing_answers_show_arabic_errors_with_focus_on_summary(app, live_server, browser):
+    context = browser.new_context(viewport=PHONE, locale="ar")
+    page = context.new_page()
+    form = FormPage(page, live_server).open("volunteer", lang="ar")
+    form.type("الاسم الأول", "ليلى")
+    form.send("إرسال الإجابات")
+    assert form.dir == "rtl"
+    summary = form.error_summary
+    assert "اسم العائلة" in summary
+    # The summary has focus, so a screen reader announces it first.
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    # Its links jump to the fields.
+    page.locator(".error-summary a").first.click()
+    assert page.evaluate("document.activeElement.id") == "last_name"
+    # What was typed is still there.
+    assert page.get_by_label("الاسم الأول", exact=True).input_value() == "ليلى"
+    context.close()
+
+
+def test_german_form_and_phone_layout_screenshots(live_server, browser, screenshots):
+    for lang in ("de", "en", "ar"):
+        for size, viewport in (("1024x768", TABLET), ("390x844", PHONE)):
+            context = browser.new_context(viewport=viewport)
+            page = context.new_page()
+            FormPage(page, live_server).open("newcomer", lang=lang)
+            # Nothing is wider than the screen: no sideways scrolling on a phone.
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            page.screenshot(path=screenshots / f"newcomer-{lang}-{size}.png", full_page=True)
+            context.close()
