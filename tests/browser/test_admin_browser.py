@@ -1,0 +1,34 @@
+"""A coordinator logs in and downloads the PDF summary of their district in a real browser."""
+
+from __future__ import annotations
+
+import io
+import unicodedata
+
+from pypdf import PdfReader
+
+from tests.conftest import PASSWORD, VOLUNTEER_ANSWERS
+
+
+def test_coordinator_downloads_district_pdf(
+    app, client, submit, create_user, live_server, browser, screenshots
+):
+    submit("volunteer", dict(VOLUNTEER_ANSWERS, experience="Ich helfe gern in Bingen."))
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="de-DE")
+    page = context.new_page()
+    page.goto(f"{live_server}/admin/")
+    page.get_by_label("E-Mail").fill("mz@example.org")
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    assert page.locator("h1").inner_text() == "Übersicht"
+    page.screenshot(path=screenshots / "admin-dashboard-de.png", full_page=True)
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="PDF-Zusammenfassung Landkreis Mainz-Bingen").last.click()
+    pdf = download.value.path().read_bytes()
+    reader = PdfReader(io.BytesIO(pdf))
+    text = unicodedata.normalize("NFKC", "\n".join(p.extract_text() for p in reader.pages))
+    assert "Ich helfe gern in Bingen." in text
+    assert download.value.suggested_filename.startswith("intake-mainz-bingen-volunteer-")
+    context.close()
