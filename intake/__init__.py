@@ -22,7 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     config.load(app, test_config)
 
-    from intake import admin, cli, errors, i18n, public, security
+    from intake import admin, cli, errors, i18n, logs, public, security
     from intake.extensions import csrf, db, login_manager, migrate
     from intake.reports import pdf
     from intake.storage import engine_events
@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    logs.init_app(app)
     pdf.init_app(app)
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)

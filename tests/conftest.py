@@ -180,3 +180,25 @@ NEWCOMER_ANSWERS_BK = {
     "phone": "0171 9876543",
     "consent": "y",
 }
+
+
+@pytest.fixture
+def live_log_server(app):
+    """Serve the app on 127.0.0.1 with werkzeug's request log and fetch one path."""
+    import threading
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def fetch(path: str) -> int:
+        url = f"http://127.0.0.1:{server.server_port}{path}"
+        with urllib.request.urlopen(url) as response:  # noqa: S310 - our own test server
+            return response.status
+
+    yield fetch
+    server.shutdown()
+    thread.join(timeout=5)

@@ -1,0 +1,34 @@
+"""Logging without personal data.
+
+Links may carry prefilled answers in their query string (`?email=...`), so request
+lines are logged with the query string replaced. The app itself logs event names
+and exception types, never answers.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask
+
+_QUERY = re.compile(r"(\"[A-Z]+ [^\"?\s]*)\?[^\"\s]*")
+
+
+class RedactQueryStrings(logging.Filter):
+    """Cut query strings out of request lines such as werkzeug's access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _QUERY.sub(r"\1?[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+def init_app(app: Flask) -> None:
+    """Attach the filter to the loggers that write request lines."""
+    for name in ("werkzeug", "gunicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactQueryStrings) for f in logger.filters):
+            logger.addFilter(RedactQueryStrings())
