@@ -9,6 +9,7 @@ is generated once into `instance/secret_key` so the demo runs with no set-up.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -76,7 +77,13 @@ def check_secret_key(key: Any) -> None:
             "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
         )
     text = key.decode() if isinstance(key, bytes) else key
-    if len(text) < MIN_SECRET_LENGTH or text.lower() in WEAK_SECRETS or len(set(text)) < 8:
+    repeated = re.fullmatch(r"(.{1,16})\1+", text) is not None  # "change-me" * 4
+    if (
+        len(text) < MIN_SECRET_LENGTH
+        or text.lower() in WEAK_SECRETS
+        or len(set(text)) < 8
+        or repeated
+    ):
         raise RuntimeError(
             f"INTAKE_SECRET_KEY is too weak: use a random value of at least "
             f"{MIN_SECRET_LENGTH} characters."

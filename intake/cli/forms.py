@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import AppGroup
 
 from intake.engine.definition import DefinitionError, load_file
 from intake.extensions import db
 from intake.storage.forms import all_published, import_definition
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def forms() -> None:
     """Import, check and list form definitions."""
 

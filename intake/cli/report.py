@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from intake import audit
 from intake.reports import params as report_params
@@ -15,6 +16,7 @@ from intake.storage.forms import published
 
 
 @click.command("report")
+@with_appcontext
 @click.option("--district", required=True, help="District slug, or 'all' for every district.")
 @click.option("--form", "form_slug", required=True, help="Form slug, e.g. volunteer.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))

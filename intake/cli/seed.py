@@ -7,6 +7,7 @@ import time
 import click
 import sqlalchemy as sa
 from flask import current_app
+from flask.cli import with_appcontext
 
 from intake import demo
 from intake.extensions import db
@@ -14,6 +15,7 @@ from intake.storage.models import District
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option(
     "--responses",
     type=click.IntRange(0, 1_000_000),
@@ -26,6 +28,10 @@ from intake.storage.models import District
 def seed_demo(responses: int, if_empty: bool, reset_passwords: bool) -> None:
     """Create the demo districts, forms and coordinators (and N synthetic responses)."""
     if reset_passwords:
+        if not current_app.config["SHOW_DEMO_PASSWORDS"]:
+            raise click.UsageError(
+                "--reset-passwords only works in development; use `users create` for real accounts"
+            )
         _show_passwords(demo.reset_demo_passwords())
         return
     if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(District)):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import click
+from flask.cli import AppGroup
 
 from intake import ROOT
 
@@ -21,7 +22,7 @@ def _pybabel(*args: str) -> None:
         raise click.ClickException(f"pybabel {args[0]} failed")
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def translate() -> None:
     """Extract, update and compile the UI message catalogs."""
 
@@ -47,7 +48,7 @@ def extract() -> None:
 def update() -> None:
     """Merge messages.pot into every catalog; English takes the source strings."""
     _pybabel("update", "-i", str(POT), "-d", str(TRANSLATIONS), "--no-wrap", "--ignore-obsolete")
-    click.echo(f"English catalog: {fill_source_catalog()} source strings filled in.")
+    click.echo(f"English catalog: {fill_source_catalog()} entries set to their source string.")
 
 
 @translate.command()
@@ -65,11 +66,11 @@ def fill_source_catalog() -> int:
         catalog = read_po(fh, locale="en")
     filled = 0
     for message in catalog:
-        if message.id and not message.string:
+        # Every English entry is its source string; fuzzy guesses from `update` are replaced.
+        if message.id and (message.string != message.id or message.fuzzy):
             message.string = message.id
-            filled += 1
-        if message.fuzzy:
             message.flags.discard("fuzzy")
+            filled += 1
     with path.open("wb") as fh:
         write_po(fh, catalog, width=0, omit_header=False)
     return filled

@@ -7,6 +7,7 @@ import sys
 import click
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
+from flask.cli import AppGroup
 
 from intake import audit
 from intake.extensions import db
@@ -15,7 +16,7 @@ from intake.storage.districts import by_slug
 from intake.storage.models import User
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def users() -> None:
     """Manage coordinator accounts."""
 

@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from flask_babel import gettext
+
+from intake.engine.expressions import ExpressionError, parse, references, uses
 
 FIELD_TYPES = (
     "text",
@@ -24,17 +27,35 @@ FIELD_TYPES = (
     "email",
     "phone",
     "integer",
+    "decimal",
     "date",
     "single_choice",
     "multiple_choice",
+    "rating",
     "yes_no",
     "consent",
     "municipality",
+    "note",
+    "hidden",
+    "page",
 )
-CHOICE_TYPES = ("single_choice", "multiple_choice")
+CHOICE_TYPES = ("single_choice", "multiple_choice", "rating")
 TEXT_TYPES = ("text", "textarea")
+NUMBER_TYPES = ("integer", "decimal")
+#: Types that show something but take no answer.
+DISPLAY_TYPES = ("note", "page")
 # Fields a link may fill in through its query string when the definition allows it.
-PREFILLABLE_TYPES = ("text", "email", "phone", "integer", "date", "single_choice", "municipality")
+PREFILLABLE_TYPES = (
+    "text",
+    "email",
+    "phone",
+    "integer",
+    "decimal",
+    "date",
+    "single_choice",
+    "municipality",
+    "hidden",
+)
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -55,6 +76,11 @@ FIELD_KEYS = {
     "personal",
     "prefill",
     "appearance",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "choice_filter",
+    "other",
 }
 DEFAULT_MAX_LENGTH = {"text": 200, "textarea": 4000, "email": 254, "phone": 40}
 
@@ -147,6 +173,7 @@ def validate(raw: Any, source: str) -> dict[str, Any]:
             out["fields"].append(norm)
     if sum(1 for f in out["fields"] if f["type"] == "municipality") > 1:
         problems.append("a form may have at most one 'municipality' field")
+    _check_references(out["fields"], problems)
     if problems:
         raise DefinitionError(source, problems)
     return out
@@ -184,10 +211,17 @@ def _field(
     out: dict[str, Any] = {
         "name": name,
         "type": ftype,
-        "required": _bool(field, "required", where, problems),
+        "required": _required(field, where, problems),
         "personal": _bool(field, "personal", where, problems),
         "prefill": _bool(field, "prefill", where, problems),
-        "label": _texts(field.get("label"), f"{where}: 'label'", langs, default, problems, True),
+        "label": _texts(
+            field.get("label") if ftype != "hidden" or "label" in field else {default: name},
+            f"{where}: 'label'",
+            langs,
+            default,
+            problems,
+            True,
+        ),
         "hint": _texts(field.get("hint"), f"{where}: 'hint'", langs, default, problems),
     }
     if out["prefill"] and ftype not in PREFILLABLE_TYPES:
@@ -219,6 +253,57 @@ def _field(
     elif "max_length" in field:
         problems.append(f"{where}: only text, textarea, email and phone have 'max_length'")
     return out
+
+
+def _required(field: Mapping, where: str, problems: list[str]) -> bool | str:
+    """`required` is true, false, or an expression ("required if")."""
+    value = field.get("required", False)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return _expression(value, f"{where}: 'required'", problems) or False
+    problems.append(f"{where}: 'required' must be true, false or an expression")
+    return False
+
+
+def _expression(value: Any, where: str, problems: list[str]) -> str | None:
+    """Check that an expression parses; keep its text (the tree is made at run time)."""
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f'{where} must be an expression such as "${{age}} >= 18"')
+        return None
+    try:
+        parse(value)
+    except ExpressionError as exc:
+        problems.append(f"{where}: {exc}")
+        return None
+    return value.strip()
+
+
+def _check_references(fields: list[dict[str, Any]], problems: list[str]) -> None:
+    """Expressions may only read fields that exist and take an answer."""
+    answerable = {f["name"] for f in fields if f.get("name") and f["type"] not in DISPLAY_TYPES} | {
+        f"{f['name']}_other" for f in fields if f.get("other")
+    }
+    names = [f.get("name") for f in fields]
+    for f in fields:
+        if f.get("other") and f"{f['name']}_other" in names:
+            problems.append(
+                f"field '{f['name']}': 'other: true' adds '{f['name']}_other', "
+                "which is already a field"
+            )
+        for key in ("relevant", "required", "constraint", "choice_filter"):
+            source = f.get(key)
+            if not isinstance(source, str):
+                continue
+            tree = parse(source)
+            for ref in sorted(references(tree) - answerable):
+                problems.append(f"field '{f['name']}': '{key}' refers to ${{{ref}}}, no such field")
+            if key == "constraint" and uses(tree, "name"):
+                problems.append(
+                    f"field '{f['name']}': names without ${{}} only work in choice_filter"
+                )
+            if key != "constraint" and uses(tree, "cur"):
+                problems.append(f"field '{f['name']}': '.' (this answer) only works in constraint")
 
 
 def _bool(field: Mapping, key: str, where: str, problems: list[str]) -> bool:
@@ -270,8 +355,8 @@ def _choices(
     seen: set[str] = set()
     for i, choice in enumerate(value):
         cwhere = f"{where}: choices[{i}]"
-        if not isinstance(choice, Mapping) or set(choice) - {"value", "label"}:
-            problems.append(f"{cwhere} must have exactly 'value' and 'label'")
+        if not isinstance(choice, Mapping) or set(choice) - {"value", "label", "data"}:
+            problems.append(f"{cwhere} must have 'value' and 'label' (and optionally 'data')")
             continue
         cvalue = choice.get("value")
         if isinstance(cvalue, int) and not isinstance(cvalue, bool):
@@ -283,7 +368,17 @@ def _choices(
             problems.append(f"{cwhere}: the value '{cvalue}' is used twice")
         seen.add(cvalue)
         label = _texts(choice.get("label"), f"{cwhere}: 'label'", langs, default, problems, True)
-        out.append({"value": cvalue, "label": label})
+        item: dict[str, Any] = {"value": cvalue, "label": label}
+        if "data" in choice:
+            data = choice["data"]
+            if not isinstance(data, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str | int | float) and not isinstance(v, bool)
+                for k, v in data.items()
+            ):
+                problems.append(f"{cwhere}: 'data' must map column names to text or numbers")
+            else:
+                item["data"] = {k: str(v) for k, v in data.items()}
+        out.append(item)
     return out
 
 
@@ -320,6 +415,8 @@ class FieldDef:
 
     raw: Mapping[str, Any]
     default_language: str
+    #: For the "please specify" text added by `other: true`: the choice field's name.
+    other_of: str | None = None
 
     @property
     def name(self) -> str:
@@ -330,7 +427,8 @@ class FieldDef:
         return self.raw["type"]
 
     @property
-    def required(self) -> bool:
+    def required(self) -> bool | str:
+        """True, False, or an expression that decides it."""
         return self.raw["required"]
 
     @property
@@ -342,11 +440,37 @@ class FieldDef:
         return self.raw["prefill"]
 
     @property
+    def relevant(self) -> str | None:
+        return self.raw.get("relevant")
+
+    @property
+    def constraint(self) -> str | None:
+        return self.raw.get("constraint")
+
+    @property
+    def choice_filter(self) -> str | None:
+        return self.raw.get("choice_filter")
+
+    @property
+    def other(self) -> bool:
+        return bool(self.raw.get("other"))
+
+    @property
+    def answerable(self) -> bool:
+        """Whether the field takes an answer (notes and page breaks do not)."""
+        return self.type not in DISPLAY_TYPES
+
+    @property
     def choices(self) -> list[Mapping[str, Any]]:
-        return self.raw.get("choices", [])
+        choices = list(self.raw.get("choices", []))
+        if self.other:
+            choices.append({"value": "other", "label": {}})
+        return choices
 
     def label(self, lang: str) -> Text:
         """The question text in `lang` (or the default language)."""
+        if self.other_of is not None:
+            return Text(gettext("Other, please specify"), lang, False)
         text = pick(self.raw["label"], lang, self.default_language)
         assert text is not None  # noqa: S101 - validation guarantees a default label
         return text
@@ -355,8 +479,14 @@ class FieldDef:
         """The help text, if any."""
         return pick(self.raw["hint"], lang, self.default_language)
 
+    def constraint_message(self, lang: str) -> Text | None:
+        """The definition's own message for a failed constraint, if any."""
+        return pick(self.raw.get("constraint_message") or {}, lang, self.default_language)
+
     def choice_label(self, value: str, lang: str) -> Text:
         """The label of one choice; an unknown value (from an older version) shows as is."""
+        if self.other and value == "other":
+            return Text(gettext("Other"), lang, False)
         for choice in self.choices:
             if choice["value"] == value:
                 text = pick(choice["label"], lang, self.default_language)
@@ -365,12 +495,32 @@ class FieldDef:
         return Text(value, lang, True)
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a form: an optional title and condition, and its fields."""
+
+    index: int
+    title: FieldDef | None
+    fields: list[FieldDef]
+
+    @property
+    def relevant(self) -> str | None:
+        return self.title.relevant if self.title else None
+
+
 class FormDefinition:
     """Read access to a normalised form definition."""
 
     def __init__(self, raw: Mapping[str, Any]):
         self.raw = raw
-        self.fields = [FieldDef(f, raw["default_language"]) for f in raw["fields"]]
+        default = raw["default_language"]
+        self.fields: list[FieldDef] = []
+        for field in raw["fields"]:
+            fdef = FieldDef(field, default)
+            self.fields.append(fdef)
+            if fdef.other:
+                self.fields.append(_other_field(fdef))
+        self._by_name = {f.name: f for f in self.fields}
 
     @property
     def slug(self) -> str:
@@ -389,6 +539,26 @@ class FormDefinition:
         privacy = self.raw.get("privacy") or {}
         return privacy.get("version")
 
+    @property
+    def answer_fields(self) -> list[FieldDef]:
+        """Fields that take an answer, in order."""
+        return [f for f in self.fields if f.answerable]
+
+    def pages(self) -> list[Page]:
+        """The form's pages; a form without `page` fields is one page."""
+        pages: list[Page] = []
+        title: FieldDef | None = None
+        current: list[FieldDef] = []
+        for fdef in self.fields:
+            if fdef.type == "page":
+                if current or title is not None:
+                    pages.append(Page(len(pages), title, current))
+                title, current = fdef, []
+            else:
+                current.append(fdef)
+        pages.append(Page(len(pages), title, current))
+        return pages
+
     def title(self, lang: str) -> Text:
         """The form's title in `lang` (or the default language)."""
         text = pick(self.raw["title"], lang, self.default_language)
@@ -406,12 +576,28 @@ class FormDefinition:
 
     def field(self, name: str) -> FieldDef | None:
         """The field called `name`, if the form has one."""
-        return next((f for f in self.fields if f.name == name), None)
+        return self._by_name.get(name)
 
     @property
     def municipality_field(self) -> FieldDef | None:
         """The field whose answer decides the district, if the form asks for one."""
         return next((f for f in self.fields if f.type == "municipality"), None)
+
+
+def _other_field(choice_field: FieldDef) -> FieldDef:
+    """The "please specify" text question that `other: true` adds after a choice field."""
+    raw = {
+        "name": f"{choice_field.name}_other",
+        "type": "text",
+        "required": True,
+        "personal": False,
+        "prefill": False,
+        "label": {},
+        "hint": {},
+        "max_length": 200,
+        "relevant": f"selected(${{{choice_field.name}}}, 'other')",
+    }
+    return FieldDef(raw, choice_field.default_language, other_of=choice_field.name)
 
 
 def _privacy(value: Any, langs: set[str], default: str, problems: list[str]) -> dict[str, Any]:

@@ -1,14 +1,18 @@
-"""Turn a form definition into a WTForms form for one request, and read clean answers.
+"""Turn a form definition into a WTForms form for one request, and validate it with its logic.
 
-Every field is validated by our own validators so that every message comes from our
-gettext catalogs in the respondent's language (WTForms' built-in messages would not).
+WTForms parses the input and checks each answer's own format (a number, an email
+address, ...). Whether a question must be answered, whether it is shown at all, its
+constraint and its choice filter depend on other answers; `validate_fields` decides
+those with intake.engine.logic, for the fields of one page or of the whole form. Every
+message comes from our gettext catalogs in the respondent's language.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import phonenumbers
@@ -26,8 +30,9 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
+from intake.engine import logic
 from intake.engine.definition import FieldDef, FormDefinition
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -35,11 +40,12 @@ PHONE_REGION = "DE"
 
 
 class PublicForm(FlaskForm):
-    """Base class for respondent forms: the carried link context and idempotency key."""
+    """Base class for respondent forms: the carried link context, key and page."""
 
     idempotency_key = HiddenField()
     district = HiddenField()
     src = HiddenField()
+    page = HiddenField()
 
 
 def build_form(
@@ -53,42 +59,52 @@ def build_form(
 
     `municipalities` is a list of (district name, [(slug, name), ...]) groups; it is
     the pick list of a municipality field, already narrowed to the link's district.
+    `place_required` makes that field required: without a district in the link, the
+    answer decides which district's office receives the response.
     """
     attrs: dict[str, Any] = {}
-    for fdef in definition.fields:
-        required = fdef.required or (place_required and fdef.type == "municipality")
-        attrs[fdef.name] = _make_field(fdef, lang, municipalities, required)
+    for fdef in definition.answer_fields:
+        attrs[fdef.name] = _make_field(fdef, lang, municipalities)
     form_class = type(f"Form_{definition.slug.replace('-', '_')}", (PublicForm,), attrs)
     form = form_class(**kwargs)
     form.definition = definition
     form.lang = lang
+    form.place_required = place_required
     return form
 
 
-def questions(form: PublicForm) -> list[tuple[FieldDef, Field]]:
-    """The (definition, bound field) pairs in the order of the definition."""
-    return [(fdef, form[fdef.name]) for fdef in form.definition.fields]
+def questions(form: PublicForm, fields: Iterable[FieldDef] | None = None):
+    """(definition, bound field or None for notes) pairs in the order of the definition."""
+    chosen = form.definition.fields if fields is None else fields
+    return [(f, form[f.name] if f.answerable else None) for f in chosen if f.type != "page"]
 
 
-def _make_field(fdef: FieldDef, lang: str, municipalities, required: bool) -> Field:
-    """One unbound WTForms field with our validators."""
+def _make_field(fdef: FieldDef, lang: str, municipalities) -> Field:
+    """One unbound WTForms field with the checks of its own format."""
     label = fdef.label(lang).text
-    validators = [Required()] if required else [Optional()]
+    validators: list[Any] = [Optional()]
     kind = fdef.type
-    if kind in ("text", "email", "phone", "integer", "date"):
-        limit = fdef.raw.get("max_length")
+    if kind in ("text", "email", "phone", "integer", "decimal", "date", "hidden"):
+        limit = fdef.raw.get("max_length") or 200
         if kind == "integer":
             checks = [Integer(fdef.raw.get("min"), fdef.raw.get("max"))]
+        elif kind == "decimal":
+            checks = [Number(fdef.raw.get("min"), fdef.raw.get("max"))]
         elif kind == "date":
             checks = [Date()]
         else:
-            checks = [MaxLength(limit)] + {"text": [], "email": [Email()], "phone": [Phone()]}[kind]
+            checks = [MaxLength(limit)] + {
+                "text": [],
+                "hidden": [],
+                "email": [Email()],
+                "phone": [Phone()],
+            }[kind]
         return StringField(label, validators=validators + checks, filters=[_strip])
     if kind == "textarea":
         return TextAreaField(
             label, validators=validators + [MaxLength(fdef.raw["max_length"])], filters=[_strip]
         )
-    if kind == "single_choice":
+    if kind in ("single_choice", "rating"):
         choices = _choices(fdef, lang)
         cls = SelectField if fdef.raw.get("appearance") == "select" else RadioField
         if cls is SelectField:
@@ -143,26 +159,107 @@ def _is_empty(data: Any) -> bool:
     return data is None or data == "" or data == [] or data is False
 
 
-class Required:
-    """The question must be answered (a consent box must be ticked)."""
+# --- answers -----------------------------------------------------------------------
 
-    field_flags = {"required": True}
 
-    def __call__(self, form: Any, field: Field) -> None:
-        if _is_empty(field.data):
-            if isinstance(field, BooleanField):
-                raise ValidationError(_("Please tick this box to continue."))
-            if isinstance(field, SelectField | RadioField | SelectMultipleField):
-                raise ValidationError(_("Please choose an answer."))
-            raise ValidationError(_("Please answer this question."))
+def raw_answers(form: PublicForm) -> dict[str, list[str]]:
+    """What was entered, as lists of strings per field (before the format checks)."""
+    out: dict[str, list[str]] = {}
+    for fdef in form.definition.answer_fields:
+        field = form[fdef.name]
+        data = field.data
+        if fdef.type == "consent":
+            values = ["yes"] if data else []
+        elif isinstance(data, list):
+            values = [v for v in data if v]
+        else:
+            values = [str(data)] if data not in (None, "") else []
+        if values:
+            out[fdef.name] = values
+    return out
+
+
+def validate_fields(form: PublicForm, fields: Iterable[FieldDef]) -> bool:
+    """Check `fields` (a page, or the whole form) with their conditions; True when all pass.
+
+    Runs WTForms' checks of each answer's format and the CSRF token, then drops errors
+    of fields that are hidden or not being checked now, and adds the errors that
+    depend on other answers: required (or required-if), constraints, choice filters.
+    """
+    form.validate()
+    checking = {f.name for f in fields}
+    state = logic.evaluate_state(form.definition, raw_answers(form))
+    ok = not form.csrf_token.errors if hasattr(form, "csrf_token") else True
+    for fdef in form.definition.answer_fields:
+        field = form[fdef.name]
+        if fdef.name not in checking or not state.relevant.get(fdef.name, True):
+            field.errors = []
+            continue
+        field.errors = list(field.errors)
+        required = logic.is_required(fdef, state) or (
+            form.place_required and fdef.type == "municipality"
+        )
+        empty = _is_empty(field.data)
+        if empty and required:
+            field.errors.append(_required_message(field))
+        elif not empty and not field.errors:
+            _check_logic(fdef, field, state)
+        ok = ok and not field.errors
+    return ok
+
+
+def _required_message(field: Field) -> str:
+    if isinstance(field, BooleanField):
+        return _("Please tick this box to continue.")
+    if isinstance(field, SelectField | RadioField | SelectMultipleField):
+        return _("Please choose an answer.")
+    return _("Please answer this question.")
+
+
+def _check_logic(fdef: FieldDef, field: Field, state: logic.State) -> None:
+    """Constraint and choice filter of one answered field."""
+    if fdef.choice_filter:
+        chosen = field.data if isinstance(field.data, list) else [field.data]
+        allowed = {c["value"] for c in fdef.choices if logic.choice_allowed(fdef, c, state)}
+        if any(value not in allowed for value in chosen):
+            field.errors.append(_("Please choose one of the offered answers."))
+            return
+    value = logic.expression_value(state.values.get(fdef.name, []))
+    if fdef.constraint and not logic.constraint_holds(fdef, value, state):
+        message = fdef.constraint_message(form_lang(field))
+        field.errors.append(message.text if message else _("Please check this answer."))
+
+
+def form_lang(field: Field) -> str:
+    """The language the form is shown in (set by build_form)."""
+    return field._form.lang if getattr(field, "_form", None) is not None else "en"
+
+
+def clean_answers(form: PublicForm) -> dict[str, list[str]]:
+    """The validated answers as stored: shown fields only, in their stored format."""
+    state = logic.evaluate_state(form.definition, raw_answers(form))
+    answers: dict[str, list[str]] = {}
+    for fdef in form.definition.answer_fields:
+        if fdef.name not in state.values:
+            continue
+        field = form[fdef.name]
+        data = getattr(field, "clean", None)
+        answers[fdef.name] = [data] if data is not None else state.values[fdef.name]
+    return answers
+
+
+def valid_key(key: str | None) -> bool:
+    """An idempotency key is 16-64 URL-safe characters made by the page or the client."""
+    return bool(key) and bool(KEY_RE.match(key))
+
+
+# --- format checks (run only on non-empty answers) ---------------------------------
 
 
 class Optional:
-    """An empty optional answer skips the remaining checks."""
+    """An empty answer skips the format checks (whether it may be empty is decided later)."""
 
     def __call__(self, form: Any, field: Field) -> None:
-        from wtforms.validators import StopValidation
-
         if _is_empty(field.data):
             field.errors[:] = []
             raise StopValidation()
@@ -219,11 +316,39 @@ class Integer:
         if not re.fullmatch(r"[+-]?[0-9]{1,9}", text):
             raise ValidationError(_("Please enter a whole number, for example 3."))
         value = int(text)
-        if self.minimum is not None and value < self.minimum:
-            raise ValidationError(_("Please enter %(min)d or more.", min=self.minimum))
-        if self.maximum is not None and value > self.maximum:
-            raise ValidationError(_("Please enter %(max)d or less.", max=self.maximum))
+        _check_bounds(value, self.minimum, self.maximum)
         field.clean = str(value)
+
+
+class Number:
+    """A number with an optional decimal point or comma, within the definition's bounds."""
+
+    def __init__(self, minimum: float | None, maximum: float | None):
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def __call__(self, form: Any, field: Field) -> None:
+        text = field.data.replace(" ", "").replace(",", ".")
+        try:
+            if not re.fullmatch(r"[+-]?([0-9]{1,12}(\.[0-9]{0,6})?|\.[0-9]{1,6})", text):
+                raise InvalidOperation
+            value = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError(_("Please enter a number, for example 2.5.")) from None
+        _check_bounds(value, self.minimum, self.maximum)
+        field.clean = format(value.normalize(), "f") if value != 0 else "0"
+
+
+def _check_bounds(value, minimum, maximum) -> None:
+    """Bounds messages shared by whole and decimal numbers."""
+    if minimum is not None and value < minimum:
+        raise ValidationError(_("Please enter %(min)s or more.", min=_number(minimum)))
+    if maximum is not None and value > maximum:
+        raise ValidationError(_("Please enter %(max)s or less.", max=_number(maximum)))
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 class Date:
@@ -252,24 +377,3 @@ class OneOf:
             raise ValidationError(_("Please choose one of the offered answers."))
         if isinstance(field.data, list) and len(set(values)) != len(values):
             field.data = list(dict.fromkeys(values))
-
-
-def clean_answers(form: PublicForm) -> dict[str, list[str]]:
-    """The validated answers as stored: one list of string values per answered field."""
-    answers: dict[str, list[str]] = {}
-    for fdef, field in questions(form):
-        data = getattr(field, "clean", field.data)
-        if fdef.type == "consent":
-            values = ["yes"] if field.data else []
-        elif isinstance(data, list):
-            values = [v for v in data if v]
-        else:
-            values = [data] if data not in (None, "") else []
-        if values:
-            answers[fdef.name] = values
-    return answers
-
-
-def valid_key(key: str | None) -> bool:
-    """An idempotency key is 16-64 URL-safe characters made by the page or the client."""
-    return bool(key) and bool(KEY_RE.match(key))

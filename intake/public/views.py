@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 
 from intake import i18n
 from intake.engine.definition import FormDefinition
-from intake.engine.wtf import PublicForm, build_form, clean_answers, questions, valid_key
+from intake.engine.wtf import PublicForm, build_form, clean_answers, valid_key, validate_fields
 from intake.extensions import csrf
 from intake.public import bp
+from intake.public.pages import first_page_with_errors, neighbour, page_view
 from intake.storage import districts as district_store
 from intake.storage.forms import all_published, published
 from intake.storage.models import District
@@ -57,7 +58,7 @@ def form(slug: str):
         }
         data.update(_prefill(definition, request.args))
         wtform = build_form(definition, lang, groups, district is None, data=data)
-        return _render_form(wtform, 200)
+        return _render_form(wtform, 200, 0)
 
     wtform = build_form(definition, lang, groups, district is None)
     key = wtform.idempotency_key.data
@@ -69,8 +70,19 @@ def form(slug: str):
         return _thank(earlier.form.slug, earlier.reference, lang)
     if not valid_key(key):
         wtform.idempotency_key.data = _new_key()
-    if not wtform.validate() or not valid_key(key):
-        return _render_form(wtform, 422)
+    pages = definition.pages()
+    current = _page_index(wtform.page.data, len(pages))
+    nav = request.form.get("nav", "send")
+    if nav == "back":
+        return _render_form(wtform, 200, neighbour(wtform, current, -1))
+    if nav == "next":
+        if not validate_fields(wtform, pages[current].fields):
+            return _render_form(wtform, 422, current)
+        following = neighbour(wtform, current, +1)
+        if following != current:
+            return _render_form(wtform, 200, following)
+    if not validate_fields(wtform, definition.answer_fields) or not valid_key(key):
+        return _render_form(wtform, 422, first_page_with_errors(wtform) or current)
     return _store_and_thank(wtform, version, definition, district, lang, source)
 
 
@@ -84,7 +96,7 @@ def _store_and_thank(wtform, version, definition, district, lang, source):
     if district is None:
         # The place question is then required (see docs/form-definitions.md).
         wtform[definition.municipality_field.name].errors.append(_("Please choose an answer."))
-        return _render_form(wtform, 422)
+        return _render_form(wtform, 422, first_page_with_errors(wtform) or 0)
     try:
         receipt = store_response(
             version=version,
@@ -124,21 +136,31 @@ def thanks(slug: str):
     return response
 
 
-def _render_form(wtform: PublicForm, status: int):
-    """Render a form page; its key and token must never come from a cache."""
-    csrf_expired = bool(wtform.errors.get("csrf_token")) if status == 422 else False
+def _render_form(wtform: PublicForm, status: int, page_index: int):
+    """Render one page of a form; its key and token must never come from a cache."""
+    csrf_expired = bool(wtform.csrf_token.errors) if status == 422 else False
+    view = page_view(wtform, page_index)
+    errors = [q for q in view.questions if q.field is not None and q.field.errors]
     response = make_response(
         render_template(
             "public/form.html",
             wtform=wtform,
             definition=wtform.definition,
-            questions=questions(wtform),
+            view=view,
+            errors=errors,
             csrf_expired=csrf_expired,
         ),
         status,
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _page_index(value: str | None, count: int) -> int:
+    """The page a submission came from; anything odd means the first page."""
+    if value and value.isdigit() and int(value) < count:
+        return int(value)
+    return 0
 
 
 def _choose_district(slug: str):

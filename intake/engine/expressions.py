@@ -1,0 +1,410 @@
+"""XLSForm-style expressions: a small parser and evaluator, never `eval`.
+
+An expression such as `${children} > 0 and selected(${needs}, 'housing')` is parsed
+once into a tree of plain lists (JSON-serialisable), which the server evaluates here
+and the browser evaluates in static/intake-logic.js with the same rules. Keeping the
+tree as data means both sides agree on parsing by construction; only evaluation is
+written twice, and tests run both on the same cases.
+
+Tree nodes:
+    ["num", 1.5]  ["str", "x"]  ["bool", true]  ["ref", "field"]  ["cur"]  ["name", "col"]
+    ["or", a, b]  ["and", a, b]  ["cmp", op, a, b]  ["arith", op, a, b]  ["neg", a]
+    ["call", "function-name", [args...]]
+
+Values are strings, numbers (float) or booleans, as in XPath 1.0. An unanswered field
+is the empty string; a multiple-choice answer is its values separated by spaces.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+Node = list
+Value = str | float | bool
+
+#: name -> (minimum, maximum) number of arguments
+FUNCTIONS: dict[str, tuple[int, int]] = {
+    "selected": (2, 2),
+    "count-selected": (1, 1),
+    "string-length": (1, 1),
+    "regex": (2, 2),
+    "contains": (2, 2),
+    "starts-with": (2, 2),
+    "number": (1, 1),
+    "int": (1, 1),
+    "today": (0, 0),
+    "if": (3, 3),
+    "coalesce": (2, 2),
+    "not": (1, 1),
+    "true": (0, 0),
+    "false": (0, 0),
+}
+
+MAX_LENGTH = 1000
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<ref>\$\{(?P<refname>[^}]*)\})
+  | (?P<num>\d+(?:\.\d+)?|\.\d+)
+  | (?P<str>'[^']*'|"[^"]*")
+  | (?P<op><=|>=|!=|=|<|>|\+|-|\*|\(|\)|,)
+  | (?P<cur>\.)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*)
+    """,
+    re.VERBOSE,
+)
+
+
+class ExpressionError(ValueError):
+    """An expression that cannot be parsed; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    pos: int
+
+
+def tokenize(source: str) -> list[Token]:
+    """Split an expression into tokens, or say at which character it goes wrong."""
+    tokens = []
+    pos = 0
+    while pos < len(source):
+        match = _TOKEN.match(source, pos)
+        if match is None:
+            raise ExpressionError(f"unexpected character {source[pos]!r} at position {pos + 1}")
+        kind = match.lastgroup
+        if kind == "refname":  # pragma: no cover - the outer group is reported
+            kind = "ref"
+        if kind == "ref":
+            name = match.group("refname")
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", name):
+                raise ExpressionError(f"'${{{name}}}' at position {pos + 1} is not a field name")
+            tokens.append(Token("ref", name, pos))
+        elif kind != "space":
+            tokens.append(Token(kind, match.group(kind), pos))
+        pos = match.end()
+    return tokens
+
+
+class _Parser:
+    """Recursive descent with XPath's precedence: or < and < = != < < <= > >= < + - < * div mod."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.tokens = tokenize(source)
+        self.i = 0
+
+    def peek(self) -> Token | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self) -> Token:
+        token = self.peek()
+        if token is None:
+            raise ExpressionError("the expression ends too early")
+        self.i += 1
+        return token
+
+    def expect(self, text: str) -> None:
+        token = self.take()
+        if token.text != text:
+            raise ExpressionError(f"expected '{text}' at position {token.pos + 1}")
+
+    def at_word(self, *words: str) -> bool:
+        token = self.peek()
+        return token is not None and token.kind == "name" and token.text in words
+
+    def at_op(self, *ops: str) -> bool:
+        token = self.peek()
+        return token is not None and token.kind == "op" and token.text in ops
+
+    def parse(self) -> Node:
+        if not self.tokens:
+            raise ExpressionError("the expression is empty")
+        node = self.or_expr()
+        token = self.peek()
+        if token is not None:
+            raise ExpressionError(f"unexpected '{token.text}' at position {token.pos + 1}")
+        return node
+
+    def or_expr(self) -> Node:
+        node = self.and_expr()
+        while self.at_word("or"):
+            self.take()
+            node = ["or", node, self.and_expr()]
+        return node
+
+    def and_expr(self) -> Node:
+        node = self.equality()
+        while self.at_word("and"):
+            self.take()
+            node = ["and", node, self.equality()]
+        return node
+
+    def equality(self) -> Node:
+        node = self.relational()
+        while self.at_op("=", "!="):
+            op = self.take().text
+            node = ["cmp", op, node, self.relational()]
+        return node
+
+    def relational(self) -> Node:
+        node = self.additive()
+        while self.at_op("<", "<=", ">", ">="):
+            op = self.take().text
+            node = ["cmp", op, node, self.additive()]
+        return node
+
+    def additive(self) -> Node:
+        node = self.multiplicative()
+        while self.at_op("+", "-"):
+            op = self.take().text
+            node = ["arith", op, node, self.multiplicative()]
+        return node
+
+    def multiplicative(self) -> Node:
+        node = self.unary()
+        while self.at_op("*") or self.at_word("div", "mod"):
+            op = self.take().text
+            node = ["arith", op, node, self.unary()]
+        return node
+
+    def unary(self) -> Node:
+        if self.at_op("-"):
+            self.take()
+            return ["neg", self.unary()]
+        return self.primary()
+
+    def primary(self) -> Node:
+        token = self.take()
+        if token.kind == "num":
+            return ["num", float(token.text)]
+        if token.kind == "str":
+            return ["str", token.text[1:-1]]
+        if token.kind == "ref":
+            return ["ref", token.text]
+        if token.kind == "cur":
+            return ["cur"]
+        if token.kind == "op" and token.text == "(":
+            node = self.or_expr()
+            self.expect(")")
+            return node
+        if token.kind == "name":
+            if self.at_op("("):
+                return self.call(token)
+            if token.text in ("and", "or", "div", "mod"):
+                raise ExpressionError(f"'{token.text}' at position {token.pos + 1} needs a value")
+            return ["name", token.text]
+        raise ExpressionError(f"unexpected '{token.text}' at position {token.pos + 1}")
+
+    def call(self, name: Token) -> Node:
+        if name.text not in FUNCTIONS:
+            raise ExpressionError(f"unknown function '{name.text}()' at position {name.pos + 1}")
+        self.expect("(")
+        args: list[Node] = []
+        if not self.at_op(")"):
+            args.append(self.or_expr())
+            while self.at_op(","):
+                self.take()
+                args.append(self.or_expr())
+        self.expect(")")
+        low, high = FUNCTIONS[name.text]
+        if not low <= len(args) <= high:
+            wanted = str(low) if low == high else f"{low} to {high}"
+            raise ExpressionError(f"{name.text}() takes {wanted} argument(s), got {len(args)}")
+        if name.text == "true":
+            return ["bool", True]
+        if name.text == "false":
+            return ["bool", False]
+        return ["call", name.text, args]
+
+
+@lru_cache(maxsize=2048)
+def _parse_cached(source: str) -> tuple:
+    return _freeze(_Parser(source).parse())
+
+
+def _freeze(node: Any) -> Any:
+    return tuple(_freeze(x) for x in node) if isinstance(node, list) else node
+
+
+def _thaw(node: Any) -> Any:
+    return [_thaw(x) for x in node] if isinstance(node, tuple) else node
+
+
+def parse(source: str) -> Node:
+    """Parse an expression into its tree; raise ExpressionError with the position."""
+    if not isinstance(source, str):
+        raise ExpressionError("an expression must be text")
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
+    return _thaw(_parse_cached(source))
+
+
+def walk(node: Node):
+    """Every node of a tree, depth first."""
+    yield node
+    children = node[2] if node[0] == "call" else node[1:]
+    for child in children:
+        if isinstance(child, list):
+            yield from walk(child)
+
+
+def references(node: Node) -> set[str]:
+    """The field names an expression reads with ${...}."""
+    return {n[1] for n in walk(node) if n[0] == "ref"}
+
+
+def uses(node: Node, kind: str) -> bool:
+    """Whether a node of `kind` ('cur', 'name', ...) occurs in the tree."""
+    return any(n[0] == kind for n in walk(node))
+
+
+# --- evaluation ------------------------------------------------------------------
+
+
+def to_number(value: Value) -> float:
+    """XPath number(): NaN for text that is not a number; booleans are 1 and 0."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, float | int):
+        return float(value)
+    text = value.strip()
+    if re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+        return float(text)
+    return math.nan
+
+
+def to_bool(value: Value) -> bool:
+    """XPath boolean(): non-empty text, non-zero number."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float | int):
+        return value != 0 and not math.isnan(value)
+    return value != ""
+
+
+def to_string(value: Value) -> str:
+    """XPath string(): whole numbers without '.0'."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float | int):
+        if math.isnan(value):
+            return "NaN"
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    return value
+
+
+def _compare(op: str, left: Value, right: Value) -> bool:
+    if op in ("=", "!="):
+        if isinstance(left, bool) or isinstance(right, bool):
+            equal = to_bool(left) == to_bool(right)
+        elif isinstance(left, float) or isinstance(right, float):
+            equal = to_number(left) == to_number(right)
+        else:
+            equal = left == right
+        return equal if op == "=" else not equal
+    a, b = to_number(left), to_number(right)
+    if math.isnan(a) or math.isnan(b):
+        # Text that is not a number (e.g. ISO dates) compares as text, as ODK does for dates.
+        if isinstance(left, str) and isinstance(right, str) and left and right:
+            a, b = left, right  # type: ignore[assignment]
+        else:
+            return False
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def _arith(op: str, left: Value, right: Value) -> float:
+    a, b = to_number(left), to_number(right)
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if b == 0:
+        return math.nan
+    if op == "div":
+        return a / b
+    return math.fmod(a, b)
+
+
+def evaluate(
+    node: Node,
+    lookup: Callable[[str], Value],
+    current: Value = "",
+    names: Mapping[str, Value] | None = None,
+    today: date | None = None,
+) -> Value:
+    """Evaluate a parsed tree; `lookup(name)` gives a field's answer ('' when empty)."""
+
+    def ev(n: Node) -> Value:
+        kind = n[0]
+        if kind in ("num", "str", "bool"):
+            return n[1]
+        if kind == "ref":
+            return lookup(n[1])
+        if kind == "cur":
+            return current
+        if kind == "name":
+            return (names or {}).get(n[1], "")
+        if kind == "or":
+            return to_bool(ev(n[1])) or to_bool(ev(n[2]))
+        if kind == "and":
+            return to_bool(ev(n[1])) and to_bool(ev(n[2]))
+        if kind == "cmp":
+            return _compare(n[1], ev(n[2]), ev(n[3]))
+        if kind == "arith":
+            return _arith(n[1], ev(n[2]), ev(n[3]))
+        if kind == "neg":
+            return -to_number(ev(n[1]))
+        if kind == "call":
+            return call(n[1], n[2])
+        raise ExpressionError(f"unknown node {kind}")  # pragma: no cover
+
+    def call(name: str, args: list[Node]) -> Value:
+        if name == "if":
+            return ev(args[1]) if to_bool(ev(args[0])) else ev(args[2])
+        if name == "today":
+            return (today or date.today()).isoformat()
+        values = [ev(a) for a in args]
+        if name == "selected":
+            return to_string(values[1]) in to_string(values[0]).split()
+        if name == "count-selected":
+            return float(len(to_string(values[0]).split()))
+        if name == "string-length":
+            return float(len(to_string(values[0])))
+        if name == "regex":
+            try:
+                return re.search(to_string(values[1]), to_string(values[0])) is not None
+            except re.error:
+                return False
+        if name == "contains":
+            return to_string(values[1]) in to_string(values[0])
+        if name == "starts-with":
+            return to_string(values[0]).startswith(to_string(values[1]))
+        if name == "number":
+            return to_number(values[0])
+        if name == "int":
+            number = to_number(values[0])
+            return number if math.isnan(number) or math.isinf(number) else float(math.trunc(number))
+        if name == "coalesce":
+            first = values[0]
+            return first if to_string(first) != "" else values[1]
+        if name == "not":
+            return not to_bool(values[0])
+        raise ExpressionError(f"unknown function {name}")  # pragma: no cover
+
+    return ev(node)
+
+
+def check(source: str, lookup: Callable[[str], Value], **kwargs: Any) -> bool:
+    """Parse (cached) and evaluate an expression to true or false."""
+    return to_bool(evaluate(parse(source), lookup, **kwargs))

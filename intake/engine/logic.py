@@ -1,0 +1,99 @@
+"""Conditions, required-if, constraints and choice filters, evaluated on the server.
+
+The rules mirror static/intake-logic.js: fields are visited in the definition's
+order; a field (or a whole page) whose `relevant` is false counts as unanswered for
+every later expression, and its answer is neither checked nor stored. A reference to
+a field later in the form reads its answer as given.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from intake.engine.definition import FieldDef, FormDefinition, Page
+from intake.engine.expressions import Value, check, parse, references
+
+Answers = Mapping[str, list[str]]
+
+
+def expression_value(values: list[str]) -> str:
+    """An answer as expressions see it: several choices separated by spaces."""
+    return " ".join(values)
+
+
+@dataclass
+class State:
+    """Which fields and pages are shown, and the answers that count."""
+
+    relevant: dict[str, bool]
+    pages: dict[int, bool]
+    values: dict[str, list[str]]
+
+    def lookup(self, name: str) -> Value:
+        return expression_value(self.values.get(name, []))
+
+
+def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
+    """Decide relevance in form order and keep only the answers of shown fields."""
+    raw = {name: list(values) for name, values in answers.items()}
+    effective: dict[str, list[str]] = dict(raw)
+    relevant: dict[str, bool] = {}
+    pages: dict[int, bool] = {}
+
+    def lookup(name: str) -> Value:
+        return expression_value(effective.get(name, []))
+
+    for page in definition.pages():
+        page_shown = not page.relevant or check(page.relevant, lookup)
+        pages[page.index] = page_shown
+        for fdef in page.fields:
+            shown = page_shown and (not fdef.relevant or check(fdef.relevant, lookup))
+            relevant[fdef.name] = shown
+            if not shown:
+                effective[fdef.name] = []
+    values = {
+        name: vals
+        for name, vals in effective.items()
+        if vals and relevant.get(name, False) and definition.field(name) is not None
+    }
+    return State(relevant, pages, values)
+
+
+def is_required(fdef: FieldDef, state: State) -> bool:
+    """`required: true`, or a required-if expression that holds now."""
+    if isinstance(fdef.required, str):
+        return check(fdef.required, state.lookup)
+    return bool(fdef.required)
+
+
+def constraint_holds(fdef: FieldDef, value: str, state: State) -> bool:
+    """Whether an answer satisfies the field's constraint (`.` is the answer)."""
+    if not fdef.constraint:
+        return True
+    return check(fdef.constraint, state.lookup, current=value)
+
+
+def choice_allowed(fdef: FieldDef, choice: Mapping, state: State) -> bool:
+    """Whether a choice passes the field's choice filter with the current answers."""
+    if not fdef.choice_filter:
+        return True
+    return check(fdef.choice_filter, state.lookup, names=choice.get("data", {}))
+
+
+def depends_on(source: str | None, names: Iterable[str]) -> bool:
+    """Whether an expression reads any of `names`."""
+    if not source:
+        return False
+    return bool(references(parse(source)) & set(names))
+
+
+def tree_json(source: str | None) -> str | None:
+    """The parsed tree as JSON, for the browser's evaluator."""
+    return json.dumps(parse(source), separators=(",", ":")) if source else None
+
+
+def shown_pages(definition: FormDefinition, state: State) -> list[Page]:
+    """The pages the person will see with the answers so far."""
+    return [page for page in definition.pages() if state.pages.get(page.index, True)]

@@ -1,0 +1,138 @@
+"""What one page of a public form shows: its questions, the answers carried along, progress.
+
+Multi-page forms keep no server-side draft: the answers of the other pages travel as
+hidden inputs, so back and next work without JavaScript and without a session store.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from wtforms import Field
+
+from intake.engine import logic
+from intake.engine.definition import FieldDef, FormDefinition, Page
+from intake.engine.wtf import PublicForm, raw_answers
+
+
+@dataclass
+class ChoiceView:
+    """One option of a choice question, with its filter data for the browser."""
+
+    value: str
+    label: str
+    optgroup: str | None
+    data_json: str | None
+
+
+@dataclass
+class QuestionView:
+    """One question (or note) as the template renders it."""
+
+    fdef: FieldDef
+    field: Field | None
+    relevant_json: str | None
+    filter_json: str | None
+    choices: list[ChoiceView] = field(default_factory=list)
+
+
+@dataclass
+class PageView:
+    """The page being shown."""
+
+    page: Page
+    number: int
+    total: int
+    questions: list[QuestionView]
+    carried: list[tuple[str, str]]
+    first: bool
+    last: bool
+
+
+def page_view(form: PublicForm, index: int) -> PageView:
+    """Build the view of page `index` from the answers in `form`."""
+    definition: FormDefinition = form.definition
+    state = logic.evaluate_state(definition, raw_answers(form))
+    pages = definition.pages()
+    index = max(0, min(index, len(pages) - 1))
+    shown = [p.index for p in pages if state.pages.get(p.index, True)] or [index]
+    if index not in shown:
+        index = next((i for i in shown if i > index), shown[-1])
+    page = pages[index]
+    here = {f.name for f in page.fields}
+    questions = [
+        _question(fdef, form, state, here)
+        for fdef in page.fields
+        # Hidden because of answers on other pages: the server knows, so leave it out.
+        if state.relevant.get(fdef.name, True) or logic.depends_on(fdef.relevant, here)
+    ]
+    carried = [
+        (name, value)
+        for fdef in definition.answer_fields
+        if fdef.name not in here
+        for name, value in ((fdef.name, v) for v in state.values.get(fdef.name, []))
+    ]
+    position = shown.index(index)
+    form.page.data = str(index)
+    return PageView(
+        page=page,
+        number=position + 1,
+        total=len(shown),
+        questions=questions,
+        carried=carried,
+        first=position == 0,
+        last=position == len(shown) - 1,
+    )
+
+
+def _question(fdef: FieldDef, form: PublicForm, state: logic.State, here: set[str]):
+    field = form[fdef.name] if fdef.answerable else None
+    view = QuestionView(
+        fdef=fdef,
+        field=field,
+        relevant_json=logic.tree_json(fdef.relevant),
+        filter_json=logic.tree_json(fdef.choice_filter),
+    )
+    if field is not None and hasattr(field, "choices"):
+        data = {c["value"]: c.get("data", {}) for c in fdef.choices}
+        same_page = logic.depends_on(fdef.choice_filter, here)
+        for choice in field.choices:
+            raw = {"value": choice.value, "data": data.get(choice.value, {})}
+            if (
+                fdef.choice_filter
+                and choice.value
+                and not same_page
+                and not logic.choice_allowed(fdef, raw, state)
+            ):
+                continue  # filtered by answers on other pages
+            view.choices.append(
+                ChoiceView(
+                    value=choice.value,
+                    label=choice.label,
+                    optgroup=choice.optgroup,
+                    data_json=json.dumps(raw["data"], separators=(",", ":"))
+                    if fdef.choice_filter and choice.value
+                    else None,
+                )
+            )
+    return view
+
+
+def first_page_with_errors(form: PublicForm) -> int | None:
+    """The index of the first page that has a field with an error."""
+    for page in form.definition.pages():
+        for fdef in page.fields:
+            if fdef.answerable and form[fdef.name].errors:
+                return page.index
+    return None
+
+
+def neighbour(form: PublicForm, index: int, step: int) -> int:
+    """The next (+1) or previous (-1) page the person will see, or `index` at the ends."""
+    state = logic.evaluate_state(form.definition, raw_answers(form))
+    shown = [p.index for p in form.definition.pages() if state.pages.get(p.index, True)]
+    candidates = [i for i in shown if (i > index if step > 0 else i < index)]
+    if not candidates:
+        return index
+    return candidates[0] if step > 0 else candidates[-1]

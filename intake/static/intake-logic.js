@@ -1,0 +1,149 @@
+// Show and hide questions and choices as the person answers, without a reload.
+//
+// The server parses every expression (intake/engine/expressions.py) and puts the tree
+// into data attributes; this file only evaluates trees, with the same rules as the
+// server's evaluate(). Without JavaScript every question of a page is shown and the
+// server ignores answers to questions that turn out to be hidden.
+(function () {
+  "use strict";
+
+  function toNumber(v) {
+    if (typeof v === "boolean") return v ? 1 : 0;
+    if (typeof v === "number") return v;
+    var t = String(v).trim();
+    return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(t) ? parseFloat(t) : NaN;
+  }
+  function toBool(v) {
+    if (typeof v === "boolean") return v;
+    if (typeof v === "number") return v !== 0 && !isNaN(v);
+    return v !== "";
+  }
+  function toStr(v) {
+    if (typeof v === "boolean") return v ? "true" : "false";
+    if (typeof v === "number") {
+      if (isNaN(v)) return "NaN";
+      return Number.isInteger(v) ? String(v) : String(v);
+    }
+    return v;
+  }
+  function compare(op, a, b) {
+    if (op === "=" || op === "!=") {
+      var eq;
+      if (typeof a === "boolean" || typeof b === "boolean") eq = toBool(a) === toBool(b);
+      else if (typeof a === "number" || typeof b === "number") eq = toNumber(a) === toNumber(b);
+      else eq = a === b;
+      return op === "=" ? eq : !eq;
+    }
+    var x = toNumber(a), y = toNumber(b);
+    if (isNaN(x) || isNaN(y)) {
+      if (typeof a === "string" && typeof b === "string" && a && b) { x = a; y = b; }
+      else return false;
+    }
+    if (op === "<") return x < y;
+    if (op === "<=") return x <= y;
+    if (op === ">") return x > y;
+    return x >= y;
+  }
+  function arith(op, a, b) {
+    var x = toNumber(a), y = toNumber(b);
+    if (op === "+") return x + y;
+    if (op === "-") return x - y;
+    if (op === "*") return x * y;
+    if (y === 0) return NaN;
+    if (op === "div") return x / y;
+    return x % y;
+  }
+  function today() {
+    var d = new Date();
+    var p = function (n) { return (n < 10 ? "0" : "") + n; };
+    return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate());
+  }
+
+  function evaluate(n, lookup, current, names) {
+    var ev = function (m) { return evaluate(m, lookup, current, names); };
+    switch (n[0]) {
+      case "num": case "str": case "bool": return n[1];
+      case "ref": return lookup(n[1]);
+      case "cur": return current;
+      case "name": return (names && names[n[1]] !== undefined) ? String(names[n[1]]) : "";
+      case "or": return toBool(ev(n[1])) || toBool(ev(n[2]));
+      case "and": return toBool(ev(n[1])) && toBool(ev(n[2]));
+      case "cmp": return compare(n[1], ev(n[2]), ev(n[3]));
+      case "arith": return arith(n[1], ev(n[2]), ev(n[3]));
+      case "neg": return -toNumber(ev(n[1]));
+      case "call": return call(n[1], n[2], ev);
+    }
+    throw new Error("unknown node " + n[0]);
+  }
+  function call(name, args, ev) {
+    if (name === "if") return toBool(ev(args[0])) ? ev(args[1]) : ev(args[2]);
+    if (name === "today") return today();
+    var v = args.map(ev);
+    switch (name) {
+      case "selected": return toStr(v[0]).split(/\s+/).indexOf(toStr(v[1])) >= 0;
+      case "count-selected": return toStr(v[0]).split(/\s+/).filter(Boolean).length;
+      case "string-length": return Array.from(toStr(v[0])).length;
+      case "regex":
+        try { return new RegExp(toStr(v[1]), "u").test(toStr(v[0])); } catch (e) { return false; }
+      case "contains": return toStr(v[0]).indexOf(toStr(v[1])) >= 0;
+      case "starts-with": return toStr(v[0]).indexOf(toStr(v[1])) === 0;
+      case "number": return toNumber(v[0]);
+      case "int": var x = toNumber(v[0]); return isFinite(x) ? Math.trunc(x) : x;
+      case "coalesce": return toStr(v[0]) !== "" ? v[0] : v[1];
+      case "not": return !toBool(v[0]);
+    }
+    throw new Error("unknown function " + name);
+  }
+
+  function rawValue(form, name) {
+    var els = form.querySelectorAll('[name="' + name + '"]');
+    var values = [];
+    els.forEach(function (el) {
+      if (el.disabled) return;
+      if (el.type === "checkbox" || el.type === "radio") {
+        if (el.checked) values.push(el.value);
+      } else if (el.value !== "") {
+        values.push(el.value);
+      }
+    });
+    return values.join(" ");
+  }
+
+  function update(form) {
+    var hidden = {};
+    var lookup = function (name) { return hidden[name] ? "" : rawValue(form, name); };
+    form.querySelectorAll("[data-field]").forEach(function (q) {
+      var name = q.getAttribute("data-field");
+      var rel = q.getAttribute("data-relevant");
+      var show = true;
+      if (rel) {
+        try { show = toBool(evaluate(JSON.parse(rel), lookup, "", null)); } catch (e) { show = true; }
+      }
+      q.hidden = !show;
+      hidden[name] = !show;
+      var filter = q.getAttribute("data-choice-filter");
+      if (filter) {
+        var tree = JSON.parse(filter);
+        q.querySelectorAll("[data-choice]").forEach(function (opt) {
+          var ok = toBool(evaluate(tree, lookup, "", JSON.parse(opt.getAttribute("data-choice"))));
+          opt.hidden = !ok;
+          var input = opt.tagName === "OPTION" ? opt : opt.querySelector("input");
+          if (!ok && input) {
+            if (opt.tagName === "OPTION") { if (opt.selected) opt.selected = false; opt.disabled = true; }
+            else { input.checked = false; }
+          } else if (opt.tagName === "OPTION") { opt.disabled = false; }
+        });
+      }
+    });
+  }
+
+  window.IntakeLogic = { evaluate: evaluate, toBool: toBool };
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.public-form").forEach(function (form) {
+      update(form);
+      form.addEventListener("input", function () { update(form); });
+      form.addEventListener("change", function () { update(form); });
+    });
+  });
+})();

@@ -1,0 +1,113 @@
+"""Configuration: the secret key check, INTAKE_* variables, SQLite connection settings."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+import sqlalchemy as sa
+
+from intake import ROOT, create_app
+from intake.extensions import db
+
+STRONG_KEY = secrets.token_urlsafe(48)
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    """No INTAKE_* variables from the shell or the Makefile (which sets development)."""
+    for name in list(os.environ):
+        if name.startswith("INTAKE_"):
+            monkeypatch.delenv(name)
+    if (ROOT / "instance" / "config.py").exists():
+        pytest.skip("instance/config.py would change the settings under test")
+    return monkeypatch
+
+
+def make_app(tmp_path, **config):
+    return create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}", **config})
+
+
+@pytest.mark.parametrize("key", [None, ""])
+def test_missing_secret_key_stops_the_app(tmp_path, key):
+    with pytest.raises(RuntimeError) as caught:
+        make_app(tmp_path, SECRET_KEY=key)
+    message = str(caught.value)
+    assert message.startswith("INTAKE_SECRET_KEY is not set.")
+    assert "at least 32 characters" in message
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        secrets.token_urlsafe(48)[:31],  # random but one character short
+        "changeme",
+        "secret",
+        "changeme" * 4,  # long enough, but only 7 different characters
+        "password" * 4,
+        "a" * 64,
+        "0123456" * 10,
+    ],
+)
+def test_weak_secret_key_stops_the_app(tmp_path, key):
+    with pytest.raises(RuntimeError) as caught:
+        make_app(tmp_path, SECRET_KEY=key)
+    assert str(caught.value) == (
+        "INTAKE_SECRET_KEY is too weak: use a random value of at least 32 characters."
+    )
+
+
+@pytest.mark.parametrize("key", [STRONG_KEY, secrets.token_hex(16), STRONG_KEY.encode()])
+def test_strong_secret_key_is_accepted(tmp_path, key):
+    app = make_app(tmp_path, SECRET_KEY=key)
+    assert app.config["SECRET_KEY"] == key
+    assert app.config["ENVIRONMENT"] == "production"
+
+
+def test_production_without_secret_in_environment_refuses_to_start(clean_env, tmp_path):
+    clean_env.setenv("INTAKE_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    before = sorted(p.name for p in (ROOT / "instance").iterdir())
+    with pytest.raises(RuntimeError, match="^INTAKE_SECRET_KEY is not set"):
+        create_app()
+    # No development secret is generated outside development.
+    assert sorted(p.name for p in (ROOT / "instance").iterdir()) == before
+
+
+def test_environment_variables_override_the_defaults(clean_env, tmp_path):
+    url = f"sqlite:///{tmp_path}/x.sqlite3"
+    clean_env.setenv("INTAKE_SECRET_KEY", STRONG_KEY)
+    clean_env.setenv("INTAKE_DATABASE_URL", url)
+    clean_env.setenv("INTAKE_SQLITE_BUSY_TIMEOUT_MS", "4321")
+    clean_env.setenv("INTAKE_MAX_CONTENT_LENGTH", "2048")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == STRONG_KEY
+    assert app.config["DATABASE_URL"] == url
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == url
+    assert app.config["MAX_CONTENT_LENGTH"] == 2048
+    # Production defaults stay in place.
+    assert app.config["ENVIRONMENT"] == "production"
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SHOW_DEMO_PASSWORDS"] is False
+    with app.app_context():
+        assert db.engine.url.database == f"{tmp_path}/x.sqlite3"
+        assert db.session.execute(sa.text("PRAGMA busy_timeout")).scalar() == 4321
+        db.session.remove()
+        db.engine.dispose()
+    assert (tmp_path / "x.sqlite3").exists()
+
+
+def test_environment_can_turn_off_secure_cookies(clean_env, tmp_path):
+    clean_env.setenv("INTAKE_SECRET_KEY", STRONG_KEY)
+    clean_env.setenv("INTAKE_DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    clean_env.setenv("INTAKE_SESSION_COOKIE_SECURE", "false")
+    assert create_app().config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_sqlite_uses_wal_busy_timeout_and_foreign_keys(app):
+    with app.app_context():
+        pragma = {
+            name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "busy_timeout", "foreign_keys")
+        }
+    assert pragma == {"journal_mode": "wal", "busy_timeout": 15000, "foreign_keys": 1}
