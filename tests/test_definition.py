@@ -116,8 +116,7 @@ def test_demo_forms_load_and_validate(path):
         (
             "fields: [{name: colour, type: text, label: {de: Farbe},"
             " choices: [{value: red, label: {de: Rot}}]}]",
-            "field 'colour' (fields[0]): only single_choice and multiple_choice fields have "
-            "'choices'",
+            "field 'colour' (fields[0]): only choice fields have 'choices'",
         ),
         (
             "fields: [{name: age, type: integer, label: {de: Alter}, min: 99, max: 18}]",

@@ -1,29 +1,36 @@
-"""`forms import|validate|list`: form definitions from files."""
+"""`forms import|validate|list|export`: form definitions from and to files."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import click
+import yaml
 from flask.cli import AppGroup
 
-from intake.engine.definition import DefinitionError, load_file
+from intake import audit
+from intake.engine.definition import DefinitionError
+from intake.engine.loader import load_any
 from intake.extensions import db
-from intake.storage.forms import all_published, import_definition
+from intake.storage.forms import all_published, import_definition, published
 
 
 @click.group(cls=AppGroup)
 def forms() -> None:
-    """Import, check and list form definitions."""
+    """Import, check, list and export form definitions (YAML, JSON or XLSForm .xlsx)."""
 
 
 def _load(path: Path) -> dict:
+    """The validated definition; every problem printed with the file, exit 1."""
     try:
-        return load_file(path)
+        definition, notices = load_any(path)
     except DefinitionError as exc:
         for problem in exc.problems:
             click.echo(f"{exc.source}: {problem}", err=True)
         raise click.exceptions.Exit(1) from None
+    for notice in notices:
+        click.echo(f"{path.name}: note: {notice}", err=True)
+    return definition
 
 
 @forms.command("validate")
@@ -38,12 +45,14 @@ def validate(file: Path) -> None:
 
 @forms.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def import_(file: Path) -> None:
+@click.option("--draft", is_flag=True, help="A new form starts as a draft (preview only).")
+def import_(file: Path, draft: bool) -> None:
     """Import a definition; a changed form gets a new version."""
     definition = _load(file)
-    version, created = import_definition(definition)
+    version, created = import_definition(definition, "draft" if draft else "open")
     db.session.commit()
     if created:
+        audit.record("form.import", None, f"form:{version.form.slug} v{version.number}")
         click.echo(f"Imported '{version.form.slug}' as version {version.number}.")
     else:
         click.echo(f"'{version.form.slug}' is unchanged (version {version.number}).")
@@ -51,6 +60,45 @@ def import_(file: Path) -> None:
 
 @forms.command("list")
 def list_() -> None:
-    """List forms with their newest version and languages."""
+    """List forms with their newest version, status and languages."""
     for form, version, definition in all_published():
-        click.echo(f"{form.slug}\tv{version.number}\t{', '.join(definition.languages)}")
+        click.echo(
+            f"{form.slug}\tv{version.number}\t{form.status}\t{', '.join(definition.languages)}"
+        )
+
+
+@forms.command("export")
+@click.argument("slug")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="FILE.xlsx (XLSForm), FILE.yaml or FILE.json.",
+)
+def export(slug: str, out: Path) -> None:
+    """Write the newest version of a form to an XLSForm or YAML/JSON file."""
+    found = published(slug)
+    if found is None:
+        raise click.BadParameter(f"no form called '{slug}'", param_hint="SLUG")
+    if not out.parent.is_dir():
+        raise click.BadParameter(f"the folder {out.parent} does not exist", param_hint="--out")
+    notices: list[str] = []
+    out.write_bytes(export_bytes(found[1].definition, out.suffix.lower(), notices))
+    for notice in notices:
+        click.echo(f"{out.name}: note: {notice}", err=True)
+    click.echo(f"Wrote {out}.")
+
+
+def export_bytes(definition: dict, suffix: str, notices: list[str] | None = None) -> bytes:
+    """A definition as .xlsx, .yaml or .json bytes; notices say what XLSForm tools may refuse."""
+    import json
+
+    if suffix == ".xlsx":
+        from intake.engine.xlsform import write_xlsform
+
+        return write_xlsform(definition, notices)
+    if suffix in (".yaml", ".yml"):
+        return yaml.safe_dump(definition, allow_unicode=True, sort_keys=False).encode()
+    if suffix == ".json":
+        return json.dumps(definition, ensure_ascii=False, indent=2).encode()
+    raise click.BadParameter("the file must end in .xlsx, .yaml or .json", param_hint="--out")

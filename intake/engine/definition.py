@@ -226,25 +226,33 @@ def _field(
     }
     if out["prefill"] and ftype not in PREFILLABLE_TYPES:
         problems.append(f"{where}: a {ftype} field cannot be prefilled from a link")
+    if ftype in DISPLAY_TYPES:
+        for key in ("required", "personal", "prefill"):
+            if field.get(key):
+                problems.append(f"{where}: a {ftype} takes no answer, so it cannot be '{key}'")
+    if ftype == "hidden" and field.get("required"):
+        problems.append(f"{where}: a hidden field cannot be required")
+    for key in ("relevant", "constraint", "choice_filter"):
+        if key in field:
+            out[key] = _expression(field[key], f"{where}: '{key}'", problems)
+    if "constraint" in field and ftype in (*DISPLAY_TYPES, "hidden"):
+        problems.append(f"{where}: a {ftype} has no answer to constrain")
+    if "constraint_message" in field:
+        if "constraint" not in field:
+            problems.append(f"{where}: 'constraint_message' needs a 'constraint'")
+        out["constraint_message"] = _texts(
+            field["constraint_message"], f"{where}: 'constraint_message'", langs, default, problems
+        )
     if ftype in CHOICE_TYPES:
-        out["choices"] = _choices(field.get("choices"), where, langs, default, problems)
-        appearance = field.get("appearance", "radio" if ftype == "single_choice" else "checkbox")
-        allowed = ("radio", "select") if ftype == "single_choice" else ("checkbox",)
-        if appearance not in allowed:
-            problems.append(f"{where}: 'appearance' must be one of {', '.join(allowed)}")
-        out["appearance"] = appearance
-    elif "choices" in field:
-        problems.append(f"{where}: only single_choice and multiple_choice fields have 'choices'")
-    if ftype == "integer":
-        for key in ("min", "max"):
-            value = field.get(key)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                problems.append(f"{where}: '{key}' must be a whole number")
-            out[key] = value
-        if isinstance(out["min"], int) and isinstance(out["max"], int) and out["min"] > out["max"]:
-            problems.append(f"{where}: 'min' is greater than 'max'")
+        _choice_keys(field, out, ftype, where, langs, default, problems)
+    else:
+        for key in ("choices", "choice_filter", "other", "appearance"):
+            if key in field:
+                problems.append(f"{where}: only choice fields have '{key}'")
+    if ftype in NUMBER_TYPES:
+        _bounds(field, out, ftype, where, problems)
     elif "min" in field or "max" in field:
-        problems.append(f"{where}: only integer fields have 'min' and 'max'")
+        problems.append(f"{where}: only integer and decimal fields have 'min' and 'max'")
     if ftype in DEFAULT_MAX_LENGTH:
         max_length = field.get("max_length", DEFAULT_MAX_LENGTH[ftype])
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
@@ -253,6 +261,51 @@ def _field(
     elif "max_length" in field:
         problems.append(f"{where}: only text, textarea, email and phone have 'max_length'")
     return out
+
+
+def _choice_keys(
+    field: Mapping,
+    out: dict[str, Any],
+    ftype: str,
+    where: str,
+    langs: set[str],
+    default: str,
+    problems: list[str],
+) -> None:
+    """Choices, appearance and `other` of a choice field."""
+    out["choices"] = _choices(field.get("choices"), where, langs, default, problems)
+    defaults = {"single_choice": "radio", "multiple_choice": "checkbox", "rating": "scale"}
+    allowed = {
+        "single_choice": ("radio", "select"),
+        "multiple_choice": ("checkbox",),
+        "rating": ("scale",),
+    }[ftype]
+    appearance = field.get("appearance", defaults[ftype])
+    if appearance not in allowed:
+        problems.append(f"{where}: 'appearance' must be one of {', '.join(allowed)}")
+    out["appearance"] = appearance
+    if "other" in field:
+        if ftype == "rating":
+            problems.append(f"{where}: a rating has no 'other' answer")
+        out["other"] = _bool(field, "other", where, problems)
+        if out["other"] and any(c["value"] == "other" for c in out["choices"]):
+            problems.append(f"{where}: with 'other: true' no choice may have the value 'other'")
+
+
+def _bounds(
+    field: Mapping, out: dict[str, Any], ftype: str, where: str, problems: list[str]
+) -> None:
+    """`min` and `max` of a number field: whole numbers for integer, any for decimal."""
+    kinds: tuple[type, ...] = (int,) if ftype == "integer" else (int, float)
+    for key in ("min", "max"):
+        value = field.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+            word = "a whole number" if ftype == "integer" else "a number"
+            problems.append(f"{where}: '{key}' must be {word}")
+            value = None
+        out[key] = value
+    if out["min"] is not None and out["max"] is not None and out["min"] > out["max"]:
+        problems.append(f"{where}: 'min' is greater than 'max'")
 
 
 def _required(field: Mapping, where: str, problems: list[str]) -> bool | str:
@@ -479,6 +532,14 @@ class FieldDef:
         """The help text, if any."""
         return pick(self.raw["hint"], lang, self.default_language)
 
+    def report_label(self, lang: str) -> str:
+        """The question as a report or export names it, also for "please specify" texts."""
+        text = pick(self.raw["label"], lang, self.default_language)
+        label = text.text if text else self.name
+        if self.other_of is not None:
+            return f"{label} – {gettext('Other')}"
+        return label
+
     def constraint_message(self, lang: str) -> Text | None:
         """The definition's own message for a failed constraint, if any."""
         return pick(self.raw.get("constraint_message") or {}, lang, self.default_language)
@@ -592,7 +653,8 @@ def _other_field(choice_field: FieldDef) -> FieldDef:
         "required": True,
         "personal": False,
         "prefill": False,
-        "label": {},
+        # The question's own label, for reports ("Needs – Other"); forms show "please specify".
+        "label": dict(choice_field.raw["label"]),
         "hint": {},
         "max_length": 200,
         "relevant": f"selected(${{{choice_field.name}}}, 'other')",

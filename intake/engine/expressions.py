@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -47,6 +48,18 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
 }
 
 MAX_LENGTH = 1000
+#: Deepest nesting of parentheses, calls and signs the parser accepts, and deepest tree:
+#: the parser and the evaluators recurse, and must stay far from Python's recursion limit.
+MAX_NESTING = 32
+MAX_DEPTH = 100
+#: What JavaScript's trim() removes, so number('...') agrees with the browser.
+_SPACE = (
+    "\t\n\v\f\r \xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+#: Separators of the values of a multiple-choice answer (XML white space).
+_LIST_SEP = re.compile(r"[ \t\n\r]+")
 _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
@@ -101,6 +114,15 @@ class _Parser:
         self.source = source
         self.tokens = tokenize(source)
         self.i = 0
+        self.depth = 0
+
+    def nested(self, token: Token) -> None:
+        """Count one more level of nesting; refuse expressions nested absurdly deep."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise ExpressionError(
+                f"the expression is nested too deeply at position {token.pos + 1}"
+            )
 
     def peek(self) -> Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -178,14 +200,19 @@ class _Parser:
 
     def unary(self) -> Node:
         if self.at_op("-"):
-            self.take()
-            return ["neg", self.unary()]
+            self.nested(self.take())
+            node = ["neg", self.unary()]
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:
         token = self.take()
         if token.kind == "num":
-            return ["num", float(token.text)]
+            number = float(token.text)
+            if math.isinf(number):
+                raise ExpressionError(f"the number at position {token.pos + 1} is too large")
+            return ["num", number]
         if token.kind == "str":
             return ["str", token.text[1:-1]]
         if token.kind == "ref":
@@ -193,8 +220,10 @@ class _Parser:
         if token.kind == "cur":
             return ["cur"]
         if token.kind == "op" and token.text == "(":
+            self.nested(token)
             node = self.or_expr()
             self.expect(")")
+            self.depth -= 1
             return node
         if token.kind == "name":
             if self.at_op("("):
@@ -208,6 +237,7 @@ class _Parser:
         if name.text not in FUNCTIONS:
             raise ExpressionError(f"unknown function '{name.text}()' at position {name.pos + 1}")
         self.expect("(")
+        self.nested(name)
         args: list[Node] = []
         if not self.at_op(")"):
             args.append(self.or_expr())
@@ -215,6 +245,7 @@ class _Parser:
                 self.take()
                 args.append(self.or_expr())
         self.expect(")")
+        self.depth -= 1
         low, high = FUNCTIONS[name.text]
         if not low <= len(args) <= high:
             wanted = str(low) if low == high else f"{low} to {high}"
@@ -228,7 +259,22 @@ class _Parser:
 
 @lru_cache(maxsize=2048)
 def _parse_cached(source: str) -> tuple:
-    return _freeze(_Parser(source).parse())
+    tree = _Parser(source).parse()
+    if _depth(tree) > MAX_DEPTH:
+        raise ExpressionError("the expression is nested too deeply")
+    return _freeze(tree)
+
+
+def _depth(tree: Node) -> int:
+    """How deep a tree is, without recursion."""
+    deepest = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = node[2] if node[0] == "call" else node[1:]
+        stack.extend((child, depth + 1) for child in children if isinstance(child, list))
+    return deepest
 
 
 def _freeze(node: Any) -> Any:
@@ -276,8 +322,8 @@ def to_number(value: Value) -> float:
         return 1.0 if value else 0.0
     if isinstance(value, float | int):
         return float(value)
-    text = value.strip()
-    if re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", text):
+    text = value.strip(_SPACE)
+    if re.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", text):
         return float(text)
     return math.nan
 
@@ -292,14 +338,38 @@ def to_bool(value: Value) -> bool:
 
 
 def to_string(value: Value) -> str:
-    """XPath string(): whole numbers without '.0'."""
+    """XPath string(), written as JavaScript writes numbers: `3`, `0.5`, `1e+21`, `NaN`."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float | int):
-        if math.isnan(value):
-            return "NaN"
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
+        return _number_text(float(value))
     return value
+
+
+def _number_text(value: float) -> str:
+    """ECMAScript Number::toString, so both evaluators turn numbers into the same text."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    # repr() gives the shortest digits that read back as the same number, as JavaScript does.
+    _sign, digit_tuple, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    k = len(digits)
+    n = int(exponent) + k  # the decimal point sits after n digits
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = f"{digits[:n]}.{digits[n:]}"
+    elif -6 < n <= 0:
+        text = "0." + "0" * -n + digits
+    else:
+        mantissa = digits if k == 1 else f"{digits[0]}.{digits[1:]}"
+        text = f"{mantissa}e{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
+    return sign + text
 
 
 def _compare(op: str, left: Value, right: Value) -> bool:
@@ -333,6 +403,8 @@ def _arith(op: str, left: Value, right: Value) -> float:
         return math.nan
     if op == "div":
         return a / b
+    if math.isinf(a):
+        return math.nan  # as in JavaScript; math.fmod() would raise
     return math.fmod(a, b)
 
 
@@ -376,16 +448,18 @@ def evaluate(
             return (today or date.today()).isoformat()
         values = [ev(a) for a in args]
         if name == "selected":
-            return to_string(values[1]) in to_string(values[0]).split()
+            return to_string(values[1]) in _items(values[0])
         if name == "count-selected":
-            return float(len(to_string(values[0]).split()))
+            return float(len(_items(values[0])))
         if name == "string-length":
             return float(len(to_string(values[0])))
         if name == "regex":
             try:
-                return re.search(to_string(values[1]), to_string(values[0])) is not None
-            except re.error:
-                return False
+                # ASCII: \d and \w mean what they mean in the browser's RegExp.
+                found = re.search(to_string(values[1]), to_string(values[0]), re.ASCII)
+                return found is not None
+            except (re.error, OverflowError, RecursionError):
+                return False  # a broken pattern (e.g. 'a{99999999999}') matches nothing
         if name == "contains":
             return to_string(values[1]) in to_string(values[0])
         if name == "starts-with":
@@ -403,6 +477,11 @@ def evaluate(
         raise ExpressionError(f"unknown function {name}")  # pragma: no cover
 
     return ev(node)
+
+
+def _items(value: Value) -> list[str]:
+    """The values of a multiple-choice answer ("a b c")."""
+    return [item for item in _LIST_SEP.split(to_string(value)) if item]
 
 
 def check(source: str, lookup: Callable[[str], Value], **kwargs: Any) -> bool:

@@ -9,18 +9,34 @@ a field later in the form reads its answer as given.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from intake.engine.definition import FieldDef, FormDefinition, Page
-from intake.engine.expressions import Value, check, parse, references
+from intake.engine.expressions import Value, check, parse, references, to_number
 
 Answers = Mapping[str, list[str]]
 
 
-def expression_value(values: list[str]) -> str:
-    """An answer as expressions see it: several choices separated by spaces."""
-    return " ".join(values)
+def expression_value(values: list[str], fdef: FieldDef | None = None) -> str:
+    """An answer as expressions see it: several choices separated by spaces.
+
+    A decimal typed with a comma ("450,50") and a date typed as "31.12.2025" are read
+    as they will be stored ("450.50", "2025-12-31"), so `${rent} > 400` holds for both;
+    static/intake-logic.js reads decimal fields the same way.
+    """
+    text = " ".join(values)
+    if fdef is not None and fdef.type == "decimal":
+        number = re.sub(r"\s", "", text).replace(",", ".")
+        return number if not math.isnan(to_number(number)) else text
+    if fdef is not None and fdef.type == "date":
+        typed = re.fullmatch(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})", text.strip())
+        if typed:
+            day, month, year = typed.groups()
+            return f"{year}-{int(month):02d}-{int(day):02d}"
+    return text
 
 
 @dataclass
@@ -30,9 +46,11 @@ class State:
     relevant: dict[str, bool]
     pages: dict[int, bool]
     values: dict[str, list[str]]
+    definition: FormDefinition | None = field(default=None, repr=False)
 
     def lookup(self, name: str) -> Value:
-        return expression_value(self.values.get(name, []))
+        fdef = self.definition.field(name) if self.definition else None
+        return expression_value(self.values.get(name, []), fdef)
 
 
 def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
@@ -43,7 +61,7 @@ def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
     pages: dict[int, bool] = {}
 
     def lookup(name: str) -> Value:
-        return expression_value(effective.get(name, []))
+        return expression_value(effective.get(name, []), definition.field(name))
 
     for page in definition.pages():
         page_shown = not page.relevant or check(page.relevant, lookup)
@@ -58,7 +76,7 @@ def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
         for name, vals in effective.items()
         if vals and relevant.get(name, False) and definition.field(name) is not None
     }
-    return State(relevant, pages, values)
+    return State(relevant, pages, values, definition)
 
 
 def is_required(fdef: FieldDef, state: State) -> bool:

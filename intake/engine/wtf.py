@@ -10,6 +10,7 @@ message comes from our gettext catalogs in the respondent's language.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -99,7 +100,8 @@ def _make_field(fdef: FieldDef, lang: str, municipalities) -> Field:
                 "email": [Email()],
                 "phone": [Phone()],
             }[kind]
-        return StringField(label, validators=validators + checks, filters=[_strip])
+        filters = [_strip, _ascii_digits] if kind in DIGIT_TYPES else [_strip]
+        return StringField(label, validators=validators + checks, filters=filters)
     if kind == "textarea":
         return TextAreaField(
             label, validators=validators + [MaxLength(fdef.raw["max_length"])], filters=[_strip]
@@ -145,6 +147,24 @@ def _choices(fdef: FieldDef, lang: str) -> list[SelectChoice]:
     return [
         SelectChoice(c["value"], fdef.choice_label(c["value"], lang).text) for c in fdef.choices
     ]
+
+
+#: Fields whose digits may be typed in any script (Arabic-Indic, Persian, ...).
+DIGIT_TYPES = ("integer", "decimal", "date", "phone")
+
+
+def _ascii_digits(value: Any) -> Any:
+    """Read ٣٤ or ۳۴ (Arabic and Persian keyboards) as 34; other text is left alone."""
+    if not isinstance(value, str):
+        return value
+    return (
+        "".join(
+            str(unicodedata.decimal(ch)) if not ch.isascii() and ch.isdecimal() else ch
+            for ch in value
+        )
+        .replace("٫", ".")
+        .replace("٬", "")
+    )
 
 
 def _strip(value: Any) -> Any:
@@ -224,7 +244,13 @@ def _check_logic(fdef: FieldDef, field: Field, state: logic.State) -> None:
         if any(value not in allowed for value in chosen):
             field.errors.append(_("Please choose one of the offered answers."))
             return
-    value = logic.expression_value(state.values.get(fdef.name, []))
+    # `.` is the answer as stored ("2025-12-31", "450.5"), not as typed ("31.12.2025", "450,50").
+    clean = getattr(field, "clean", None)
+    value = (
+        clean
+        if clean is not None
+        else logic.expression_value(state.values.get(fdef.name, []), fdef)
+    )
     if fdef.constraint and not logic.constraint_holds(fdef, value, state):
         message = fdef.constraint_message(form_lang(field))
         field.errors.append(message.text if message else _("Please check this answer."))

@@ -15,7 +15,7 @@ from intake.extensions import csrf
 from intake.public import bp
 from intake.public.pages import first_page_with_errors, neighbour, page_view
 from intake.storage import districts as district_store
-from intake.storage.forms import all_published, published
+from intake.storage.forms import all_published, availability, offered_districts, published
 from intake.storage.models import District
 from intake.storage.responses import KeyConflict, find_by_key, store_response
 
@@ -27,7 +27,11 @@ RECEIPT_KEY = "receipt"
 def index():
     """Open forms and the language choice."""
     i18n.choose(i18n.ui_languages())
-    forms = [(version.form.slug, definition) for _form, version, definition in all_published()]
+    forms = [
+        (form.slug, definition)
+        for form, _version, definition in all_published()
+        if availability(form) == "open"
+    ]
     link_args = _link_args(request.args)
     return render_template("public/index.html", forms=forms, link_args=link_args)
 
@@ -39,15 +43,19 @@ def form(slug: str):
     found = published(slug)
     if found is None:
         abort(404)
-    _form, version, definition = found
+    form_row, version, definition = found
+    state = availability(form_row)
+    if state == "draft":
+        abort(404)
     lang = i18n.choose(definition.languages, definition.default_language)
+    if state != "open":
+        return _not_open(definition, state)
     values = request.form if request.method == "POST" else request.args
-    district = _district_from(values.get("district"))
+    offered = offered_districts(form_row)
+    district = _district_from(values.get("district"), offered)
     if district is None and definition.municipality_field is None:
-        return _choose_district(slug)
-    groups = district_store.municipality_groups(
-        [district] if district else district_store.all_districts()
-    )
+        return _choose_district(slug, offered)
+    groups = district_store.municipality_groups([district] if district else offered)
     source = _clean_source(values.get("src"))
 
     if request.method == "GET":
@@ -82,7 +90,8 @@ def form(slug: str):
         if following != current:
             return _render_form(wtform, 200, following)
     if not validate_fields(wtform, definition.answer_fields) or not valid_key(key):
-        return _render_form(wtform, 422, first_page_with_errors(wtform) or current)
+        first = first_page_with_errors(wtform)  # may be page 0, which is falsy
+        return _render_form(wtform, 422, current if first is None else first)
     return _store_and_thank(wtform, version, definition, district, lang, source)
 
 
@@ -158,25 +167,34 @@ def _render_form(wtform: PublicForm, status: int, page_index: int):
 
 def _page_index(value: str | None, count: int) -> int:
     """The page a submission came from; anything odd means the first page."""
-    if value and value.isdigit() and int(value) < count:
+    if value and re.fullmatch(r"[0-9]{1,4}", value) and int(value) < count:  # not "²", "٢"
         return int(value)
     return 0
 
 
-def _choose_district(slug: str):
+def _choose_district(slug: str, offered: list[District]):
     """A form without a place question needs the district from the link or from here."""
-    return render_template(
-        "public/choose_district.html", slug=slug, districts=district_store.all_districts()
+    return render_template("public/choose_district.html", slug=slug, districts=offered)
+
+
+def _not_open(definition: FormDefinition, state: str):
+    """A closed form (or one not open yet) says so; old links must never just break."""
+    response = make_response(
+        render_template("public/closed.html", definition=definition, state=state), 410
     )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
-def _district_from(value: str | None) -> District | None:
+def _district_from(value: str | None, offered: list[District]) -> District | None:
     """The district a link names; an unknown one is a broken link, answered with 404."""
     if not value:
         return None
     district = district_store.by_slug(value)
     if district is None:
         abort(404, description=_("This link names a district we do not know."))
+    if district not in offered:
+        abort(404, description=_("This form is not offered in this district."))
     return district
 
 

@@ -20,7 +20,7 @@ from intake.i18n import NATIVE_NAMES
 from intake.reports.params import LOCAL_TZ, ReportParams
 from intake.storage.models import Answer, District, Form, Municipality, Response, utcnow
 
-COUNTED_TYPES = ("single_choice", "multiple_choice", "yes_no", "municipality", "consent")
+COUNTED_TYPES = ("single_choice", "multiple_choice", "rating", "yes_no", "municipality", "consent")
 TEXT_TYPES = ("text", "textarea")
 #: xhtml2pdf lays out one table in quadratic time: long lists are split.
 TABLE_ROWS = 200
@@ -227,7 +227,7 @@ def _question_counts(
             )
         out.append(
             QuestionCounts(
-                label=fdef.label(lang).text,
+                label=fdef.report_label(lang),
                 multiple=fdef.type == "multiple_choice",
                 rows=rows_out,
                 answered=[answered[fdef.name].get(i, 0) for i in ids],
@@ -245,6 +245,8 @@ def _option_order(fdef: FieldDef, seen: dict[str, dict[int, int]]) -> list[str]:
         declared = ["yes"]
     elif fdef.type == "municipality":
         declared = sorted(seen)
+    elif fdef.type == "rating":
+        declared = [c["value"] for c in fdef.choices]
     else:
         declared = [c["value"] for c in fdef.choices]
     return declared + sorted(v for v in seen if v not in declared)
@@ -279,7 +281,7 @@ def _text_answers(definition: FormDefinition, scope, lang: str) -> list[TextAnsw
             )
         )
         chunks = [values[i : i + TABLE_ROWS] for i in range(0, len(values), TABLE_ROWS)]
-        out.append(TextAnswers(label=fdef.label(lang).text, chunks=chunks))
+        out.append(TextAnswers(label=fdef.report_label(lang), chunks=chunks))
     return out
 
 
@@ -321,5 +323,5 @@ def _fill_roster(
             elif fdef.type in ("single_choice", "multiple_choice"):
                 raw = [fdef.choice_label(v, lang).text for v in raw]
             row.values.append(", ".join(raw))
-    summary.roster_labels = [f.label(lang).text for f in fields]
+    summary.roster_labels = [f.report_label(lang) for f in fields]
     summary.roster = list(rows.values())

@@ -26,6 +26,17 @@
     }
     return v;
   }
+  // The values of a multiple-choice answer ("a b c"), split on XML white space.
+  function items(v) {
+    return toStr(v).split(/[ \t\n\r]+/).filter(Boolean);
+  }
+  function textOrder(a, b) {
+    var x = Array.from(a), y = Array.from(b);
+    for (var i = 0; i < x.length && i < y.length; i++) {
+      if (x[i] !== y[i]) return x[i].codePointAt(0) - y[i].codePointAt(0);
+    }
+    return x.length - y.length;
+  }
   function compare(op, a, b) {
     if (op === "=" || op === "!=") {
       var eq;
@@ -36,7 +47,8 @@
     }
     var x = toNumber(a), y = toNumber(b);
     if (isNaN(x) || isNaN(y)) {
-      if (typeof a === "string" && typeof b === "string" && a && b) { x = a; y = b; }
+      // Text (e.g. ISO dates) compares by code points, as in Python, not by UTF-16 units.
+      if (typeof a === "string" && typeof b === "string" && a && b) { x = textOrder(a, b); y = 0; }
       else return false;
     }
     if (op === "<") return x < y;
@@ -65,7 +77,9 @@
       case "num": case "str": case "bool": return n[1];
       case "ref": return lookup(n[1]);
       case "cur": return current;
-      case "name": return (names && names[n[1]] !== undefined) ? String(names[n[1]]) : "";
+      case "name":
+        // Own columns only: "constructor" or "toString" must not read Object's.
+        return names && Object.prototype.hasOwnProperty.call(names, n[1]) ? String(names[n[1]]) : "";
       case "or": return toBool(ev(n[1])) || toBool(ev(n[2]));
       case "and": return toBool(ev(n[1])) && toBool(ev(n[2]));
       case "cmp": return compare(n[1], ev(n[2]), ev(n[3]));
@@ -80,8 +94,8 @@
     if (name === "today") return today();
     var v = args.map(ev);
     switch (name) {
-      case "selected": return toStr(v[0]).split(/\s+/).indexOf(toStr(v[1])) >= 0;
-      case "count-selected": return toStr(v[0]).split(/\s+/).filter(Boolean).length;
+      case "selected": return items(v[0]).indexOf(toStr(v[1])) >= 0;
+      case "count-selected": return items(v[0]).length;
       case "string-length": return Array.from(toStr(v[0])).length;
       case "regex":
         try { return new RegExp(toStr(v[1]), "u").test(toStr(v[0])); } catch (e) { return false; }
@@ -106,7 +120,14 @@
         values.push(el.value);
       }
     });
-    return values.join(" ");
+    var text = values.join(" ");
+    // A decimal typed with a comma ("450,50") counts as 450.50, as on the server.
+    var first = els[0];
+    if (first && first.getAttribute("inputmode") === "decimal") {
+      var number = text.replace(/\s/g, "").replace(/,/g, ".");
+      if (!isNaN(toNumber(number))) return number;
+    }
+    return text;
   }
 
   function update(form) {

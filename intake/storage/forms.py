@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from intake.engine.definition import FormDefinition, checksum
 from intake.extensions import db
-from intake.storage.models import Form, FormVersion
+from intake.storage.models import District, Form, FormVersion
 
 
-def import_definition(definition: dict[str, Any]) -> tuple[FormVersion, bool]:
+def import_definition(
+    definition: dict[str, Any], status_if_new: str = "open"
+) -> tuple[FormVersion, bool]:
     """Store a validated definition as the form's next version unless it is unchanged.
 
     Returns the current version and whether it was created. Versions are never
-    edited, so each response keeps the questions it answered.
+    edited, so each response keeps the questions it answered. A new form starts with
+    `status_if_new`; an existing form keeps its status.
     """
     digest = checksum(definition)
     form = db.session.scalar(sa.select(Form).where(Form.slug == definition["form"]))
     if form is None:
-        form = Form(slug=definition["form"])
+        form = Form(slug=definition["form"], status=status_if_new)
         db.session.add(form)
         db.session.flush()
     latest = latest_version(form)
@@ -72,3 +77,27 @@ def all_published() -> list[tuple[Form, FormVersion, FormDefinition]]:
         .order_by(Form.slug)
     ).all()
     return [(form, version, FormDefinition(version.definition)) for form, version in rows]
+
+
+def availability(form: Form, today: date | None = None) -> str:
+    """'open', or why not: 'draft', 'closed', 'not_yet' (before opens_on), 'ended'."""
+    today = today or local_today()
+    if form.status != "open":
+        return form.status
+    if form.opens_on and today < form.opens_on:
+        return "not_yet"
+    if form.closes_on and today > form.closes_on:
+        return "ended"
+    return "open"
+
+
+def offered_districts(form: Form) -> list[District]:
+    """The districts a form takes answers for; none chosen means every district."""
+    if form.districts:
+        return sorted(form.districts, key=lambda d: d.name)
+    return list(db.session.scalars(sa.select(District).order_by(District.name)))
+
+
+def local_today() -> date:
+    """Today in Germany, which is what opening and closing dates mean."""
+    return datetime.now(ZoneInfo("Europe/Berlin")).date()

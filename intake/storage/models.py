@@ -7,7 +7,7 @@ per ticked choice), so "how many chose X for question Q" is a single GROUP BY.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,14 +73,35 @@ class Municipality(db.Model):
     district: so.Mapped[District] = so.relationship(back_populates="municipalities")
 
 
+form_district = sa.Table(
+    "form_district",
+    db.metadata,
+    sa.Column("form_id", sa.ForeignKey("form.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("district_id", sa.ForeignKey("district.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Form(db.Model):
-    """A form known by a stable slug; its content lives in immutable versions."""
+    """A form known by a stable slug; its content lives in immutable versions.
+
+    `status` is draft (only previews), open, or closed. An open form takes answers
+    between `opens_on` and `closes_on` (German local dates, both optional), in the
+    districts listed in `districts` (none listed: every district).
+    """
+
+    STATUSES = ("draft", "open", "closed")
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     slug: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="open", server_default="open")
+    opens_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    closes_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
     versions: so.Mapped[list[FormVersion]] = so.relationship(
         back_populates="form", order_by="FormVersion.number"
+    )
+    districts: so.Mapped[list[District]] = so.relationship(
+        secondary=form_district, order_by="District.name"
     )
 
 

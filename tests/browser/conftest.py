@@ -60,3 +60,19 @@ def screenshots() -> Path:
     folder = ARTIFACTS / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+ALL_TYPES = Path(__file__).resolve().parents[1] / "forms" / "all_types.yaml"
+
+
+@pytest.fixture
+def all_types_form(app) -> str:
+    """The test form with every type and every logic key (tests/forms/all_types.yaml)."""
+    from intake.engine.definition import load_file
+    from intake.extensions import db
+    from intake.storage.forms import import_definition
+
+    with app.app_context():
+        import_definition(load_file(ALL_TYPES))
+        db.session.commit()
+    return "all-types"

@@ -1,0 +1,306 @@
+"""Back office for forms: list, upload (YAML/JSON/XLSForm), preview, publish/close, settings.
+
+Who may change a form follows the district scope: a form's status, dates and
+districts affect every district it is offered in, so admins manage every form and a
+coordinator manages only forms offered solely in their own districts (a form a
+coordinator uploads starts as a draft offered in their districts). Everyone may
+look at the list and the previews.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Response as HttpResponse
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import SelectMultipleField, StringField
+from wtforms.validators import ValidationError
+
+from intake import audit, i18n, scope
+from intake.admin import bp
+from intake.cli.forms import export_bytes
+from intake.engine.definition import DefinitionError
+from intake.engine.loader import SUFFIXES, load_any
+from intake.engine.wtf import build_form
+from intake.extensions import db
+from intake.public.pages import page_view
+from intake.storage import districts as district_store
+from intake.storage.forms import all_published, availability, import_definition, published
+from intake.storage.models import Form, Response
+
+UPLOAD_LIMIT = 5 * 1024 * 1024
+
+
+def _may_manage(form: Form | None = None) -> bool:
+    """Admins manage every form; coordinators those offered only in their districts."""
+    if current_user.role == "admin":
+        return True
+    if current_user.role != "coordinator":
+        return False
+    if form is None:
+        return True  # may upload a new form
+    mine = {d.id for d in scope.visible_districts(current_user)}
+    return bool(form.districts) and {d.id for d in form.districts} <= mine
+
+
+def _require_manager(form: Form | None = None) -> None:
+    if not _may_manage(form):
+        abort(403)
+
+
+def _found_or_404(slug: str):
+    found = published(slug)
+    if found is None:
+        abort(404)
+    return found
+
+
+class UploadForm(FlaskForm):
+    """A form definition file."""
+
+    file = FileField(_l("Form file (.yaml, .json or XLSForm .xlsx)"))
+
+
+class SettingsForm(FlaskForm):
+    """When and where a form takes answers."""
+
+    opens_on = StringField(_l("Open from (first day, optional)"))
+    closes_on = StringField(_l("Open until (last day, optional)"))
+    districts = SelectMultipleField(_l("Offered in"), validate_choice=False)
+
+    def validate_opens_on(self, field) -> None:
+        field.parsed = _date(field.data)
+
+    def validate_closes_on(self, field) -> None:
+        field.parsed = _date(field.data)
+        opens = _date(self.opens_on.data) if self.opens_on.data else None
+        if field.parsed and opens and field.parsed < opens:
+            raise ValidationError(_("The last day is before the first day."))
+
+
+def _date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationError(_("Please enter a date like 2026-12-31.")) from None
+
+
+@bp.get("/forms")
+@login_required
+def forms_list():
+    """Every form with its version, status and response count in the user's districts."""
+    ids = [d.id for d in scope.visible_districts(current_user)]
+    counts = dict(
+        db.session.execute(
+            sa.select(Response.form_id, sa.func.count())
+            .where(Response.district_id.in_(ids))
+            .group_by(Response.form_id)
+        ).all()
+    )
+    rows = [
+        (form, version, definition, availability(form), counts.get(form.id, 0))
+        for form, version, definition in all_published()
+    ]
+    return render_template(
+        "admin/forms.html", rows=rows, may_manage=_may_manage(), upload=UploadForm()
+    )
+
+
+@bp.post("/forms/upload")
+@login_required
+def forms_upload():
+    """Check an uploaded definition; import it when it has no problems."""
+    _require_manager()
+    request.max_content_length = UPLOAD_LIMIT
+    form = UploadForm()
+    upload = form.file.data if form.validate_on_submit() else None
+    if upload is None or not upload.filename:
+        return _upload_problems([_("Please choose a file.")], None)
+    suffix = Path(upload.filename).suffix.lower()
+    name = Path(upload.filename).name
+    if suffix not in SUFFIXES:
+        return _upload_problems(
+            [_("Please upload a .yaml, .json or .xlsx file.")], name, status=415
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        upload.save(path)
+        try:
+            definition, notices = load_any(path)
+        except DefinitionError as exc:
+            audit.record("form.upload", current_user, f"file:{suffix}", outcome="invalid")
+            return _upload_problems(exc.problems, name)
+    existing = published(definition["form"])
+    if existing is not None and not _may_manage(existing[0]):
+        db.session.rollback()
+        return _upload_problems(
+            [_("A form with this name exists and is managed by an administrator.")], name, 403
+        )
+    version, created = import_definition(definition, status_if_new="draft")
+    if existing is None and current_user.role != "admin":
+        version.form.districts = scope.visible_districts(current_user)
+    db.session.commit()
+    audit.record("form.upload", current_user, f"form:{version.form.slug} v{version.number}")
+    if created:
+        flash(_("Imported as version %(n)s.", n=version.number))
+    else:
+        flash(_("The form is unchanged (version %(n)s).", n=version.number))
+    for notice in notices:
+        flash(notice)
+    return redirect(url_for("admin.form_detail", slug=version.form.slug))
+
+
+def _upload_problems(problems: list[str], filename: str | None, status: int = 422):
+    return (
+        render_template("admin/form_upload_problems.html", problems=problems, filename=filename),
+        status,
+    )
+
+
+@bp.get("/forms/<slug>")
+@login_required
+def form_detail(slug: str):
+    """A form's versions, status, dates and districts, with previews and exports."""
+    form_row, version, definition = _found_or_404(slug)
+    visible = scope.visible_districts(current_user)
+    settings = SettingsForm(
+        data={
+            "opens_on": form_row.opens_on.isoformat() if form_row.opens_on else "",
+            "closes_on": form_row.closes_on.isoformat() if form_row.closes_on else "",
+            "districts": [d.slug for d in form_row.districts],
+        }
+    )
+    settings.districts.choices = [(d.slug, d.name) for d in visible]
+    return render_template(
+        "admin/form_detail.html",
+        form=form_row,
+        version=version,
+        definition=definition,
+        state=availability(form_row),
+        settings=settings,
+        may_manage=_may_manage(form_row),
+        native_names=i18n.NATIVE_NAMES,
+    )
+
+
+@bp.post("/forms/<slug>/settings")
+@login_required
+def form_settings(slug: str):
+    """Save opening dates and offering districts."""
+    form_row, version, definition = _found_or_404(slug)
+    _require_manager(form_row)
+    visible = scope.visible_districts(current_user)
+    settings = SettingsForm()
+    settings.districts.choices = [(d.slug, d.name) for d in visible]
+    if not settings.validate():
+        return (
+            render_template(
+                "admin/form_detail.html",
+                form=form_row,
+                version=version,
+                definition=definition,
+                state=availability(form_row),
+                settings=settings,
+                may_manage=True,
+                native_names=i18n.NATIVE_NAMES,
+            ),
+            422,
+        )
+    chosen = [d for d in visible if d.slug in set(settings.districts.data or [])]
+    if not chosen and current_user.role != "admin":
+        settings.districts.errors = [_("Please choose at least one of your districts.")]
+        return (
+            render_template(
+                "admin/form_detail.html",
+                form=form_row,
+                version=version,
+                definition=definition,
+                state=availability(form_row),
+                settings=settings,
+                may_manage=True,
+                native_names=i18n.NATIVE_NAMES,
+            ),
+            422,
+        )
+    form_row.districts = chosen
+    form_row.opens_on = settings.opens_on.parsed
+    form_row.closes_on = settings.closes_on.parsed
+    db.session.commit()
+    audit.record("form.settings", current_user, f"form:{slug}")
+    flash(_("Saved."))
+    return redirect(url_for("admin.form_detail", slug=slug))
+
+
+@bp.post("/forms/<slug>/status")
+@login_required
+def form_status(slug: str):
+    """Publish (open), close, or take a form back to draft."""
+    form_row = _found_or_404(slug)[0]
+    _require_manager(form_row)
+    status = request.form.get("status")
+    if status not in Form.STATUSES:
+        abort(400)
+    form_row.status = status
+    db.session.commit()
+    audit.record("form.status", current_user, f"form:{slug} status={status}")
+    flash(_("Saved."))
+    return redirect(url_for("admin.form_detail", slug=slug))
+
+
+@bp.get("/forms/<slug>/preview")
+@login_required
+def form_preview(slug: str):
+    """The form as respondents see it, in any of its languages; nothing can be sent."""
+    form_row, _version, definition = _found_or_404(slug)
+    lang = request.args.get("lang", definition.default_language)
+    if lang not in definition.languages:
+        lang = definition.default_language
+    page = request.args.get("page", "0")
+    groups = district_store.municipality_groups(district_store.all_districts())
+    with force_locale(lang):
+        g.lang, g.lang_options = lang, definition.languages
+        wtform = build_form(definition, lang, groups, data={"idempotency_key": "preview"})
+        view = page_view(wtform, int(page) if page.isdigit() else 0)
+        html = render_template(
+            "public/form.html",
+            wtform=wtform,
+            definition=definition,
+            view=view,
+            errors=[],
+            csrf_expired=False,
+            preview=True,
+            preview_slug=slug,
+            preview_pages=len(definition.pages()),
+        )
+    return html
+
+
+@bp.get("/forms/<slug>/export.<fmt>")
+@login_required
+def form_export(slug: str, fmt: str):
+    """Download the newest version as XLSForm (.xlsx) or YAML."""
+    if fmt not in ("xlsx", "yaml"):
+        abort(404)
+    _form, version, _definition = _found_or_404(slug)
+    data = export_bytes(version.definition, f".{fmt}")
+    mimetype = {
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "yaml": "application/yaml",
+    }[fmt]
+    audit.record("form.export", current_user, f"form:{slug} v{version.number} {fmt}")
+    return HttpResponse(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{slug}-v{version.number}.{fmt}"'},
+    )
