@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from intake.engine.definition import (
     DefinitionError,
@@ -327,3 +329,81 @@ def test_form_definition_reads_texts_with_fallback():
     # A value from an older version of the form is shown as it was stored.
     assert colour.choice_label("blue", "en") == Text("blue", "en", True)
     assert form.field("missing") is None
+
+
+# Malformed definitions of every shape end in a located DefinitionError, never a crash.
+
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20)
+)
+_values = st.recursive(
+    _scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(
+            st.sampled_from(
+                [
+                    "form",
+                    "languages",
+                    "default_language",
+                    "title",
+                    "fields",
+                    "name",
+                    "type",
+                    "label",
+                    "choices",
+                    "value",
+                    "required",
+                    "relevant",
+                    "min",
+                    "max",
+                    "de",
+                    "en",
+                    "other",
+                    "data",
+                    "constraint",
+                    "choice_filter",
+                    "privacy",
+                    "x",
+                ]
+            ),
+            children,
+            max_size=6,
+        ),
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=_values)
+def test_any_parsed_structure_is_accepted_or_refused_with_problems(raw):
+    try:
+        validate(raw, "random.yaml")
+    except DefinitionError as exc:
+        assert exc.problems
+        assert all(isinstance(p, str) and p for p in exc.problems)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.text(max_size=300))
+def test_any_text_file_is_accepted_or_refused_with_problems(tmp_path_factory, text):
+    path = tmp_path_factory.mktemp("yaml") / "random.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_file(path)
+    except DefinitionError as exc:
+        assert exc.problems and exc.source == "random.yaml"
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_demo_form_with_one_field_mutated_never_crashes(data):
+    raw = yaml.safe_load((DEMO_FORMS / "volunteer.yaml").read_text(encoding="utf-8"))
+    field = data.draw(st.sampled_from(raw["fields"]))
+    key = data.draw(st.sampled_from(sorted(field) + ["relevant", "constraint", "choices"]))
+    field[key] = data.draw(_values)
+    try:
+        validate(raw, "volunteer.yaml")
+    except DefinitionError as exc:
+        assert exc.problems

@@ -334,10 +334,12 @@ def _expression(value: Any, where: str, problems: list[str]) -> str | None:
 
 def _check_references(fields: list[dict[str, Any]], problems: list[str]) -> None:
     """Expressions may only read fields that exist and take an answer."""
-    answerable = {f["name"] for f in fields if f.get("name") and f["type"] not in DISPLAY_TYPES} | {
+    # Fields whose name is unusable were reported already; they take no part here.
+    fields = [f for f in fields if isinstance(f.get("name"), str) and NAME_RE.match(f["name"])]
+    answerable = {f["name"] for f in fields if f["type"] not in DISPLAY_TYPES} | {
         f"{f['name']}_other" for f in fields if f.get("other")
     }
-    names = [f.get("name") for f in fields]
+    names = [f["name"] for f in fields]
     for f in fields:
         if f.get("other") and f"{f['name']}_other" in names:
             problems.append(
