@@ -28,7 +28,7 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SECRET_KEY": None,
         "DATABASE_URL": f"sqlite:///{instance_path / 'intake.sqlite3'}",
         # Languages with a UI catalog; the first is the fallback.
-        "LANGUAGES": ["de", "en", "ar"],
+        "LANGUAGES": ["de", "en", "ar", "fa", "ps", "tr", "ku", "uk", "ru", "so", "ti", "fr"],
         "ADMIN_LANGUAGES": ["de", "en"],
         "DEFAULT_LANGUAGE": "de",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",

@@ -51,6 +51,10 @@ def init_app(app: Flask) -> None:
     if missing:
         raise RuntimeError(f"LANGUAGES lists {missing}, which have no catalog in {translations}")
     app.context_processor(_template_context)
+    # Globals (not context) so that imported macros can use them too.
+    app.jinja_env.globals.update(
+        text_dir=direction, native_name=lambda code: NATIVE_NAMES.get(code, code)
+    )
 
 
 def ui_languages() -> list[str]:
@@ -58,12 +62,16 @@ def ui_languages() -> list[str]:
     return list(current_app.config["LANGUAGES"])
 
 
-def choose(available: Iterable[str], default: str | None = None) -> str:
-    """Pick this request's language among `available` and make Babel use it."""
+def choose(available: Iterable[str], default: str | None = None, asked: str | None = None) -> str:
+    """Pick this request's language among `available` and make Babel use it.
+
+    `asked` is an explicit choice made on the page (the language buttons of a form);
+    otherwise `?lang=` in the link counts as the explicit choice.
+    """
     options = [lang for lang in available if lang in current_app.config["LANGUAGES"]]
     if not options:
         options = [current_app.config["DEFAULT_LANGUAGE"]]
-    asked = request.args.get("lang")
+    asked = asked or request.args.get("lang")
     if asked in options:
         session[SESSION_KEY] = asked
         lang = asked
@@ -105,6 +113,4 @@ def _template_context() -> dict[str, object]:
         "lang_options": [
             (code, NATIVE_NAMES.get(code, code)) for code in g.get("lang_options", [])
         ],
-        "native_name": lambda code: NATIVE_NAMES.get(code, code),
-        "text_dir": direction,
     }

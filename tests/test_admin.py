@@ -288,3 +288,13 @@ def test_undrawable_characters_are_marked_not_dropped(client, auth, mainz, submi
     auth.login("mz@example.org")
     text = pdf_text(client.get("/admin/reports/mainz-bingen/volunteer.pdf").data)
     assert "Gerne \ufffd helfen" in text
+
+
+def test_pdf_prints_tigrinya_and_cyrillic_answers(client, auth, mainz, submit):
+    submit("volunteer", dict(VOLUNTEER_ANSWERS, experience="ኣብ ሓኪም ክተርጉም ይኽእል"), "?lang=ti")
+    submit("volunteer", dict(VOLUNTEER_ANSWERS, experience="Могу помочь с переводом"), "?lang=ru")
+    auth.login("mz@example.org")
+    text = pdf_text(client.get("/admin/reports/mainz-bingen/volunteer.pdf").data)
+    assert "ኣብ ሓኪም ክተርጉም ይኽእል" in text
+    assert "Могу помочь с переводом" in text
+    assert "Tigrinya (ትግርኛ)" in text or "Tigrinisch (ትግርኛ)" in text

@@ -767,3 +767,60 @@ def test_arabic_and_persian_digits_are_read_as_numbers(app, submit):
     [stored] = stored_answers(app)
     assert (stored["adults"], stored["children"]) == (["2"], ["3"])
     assert stored["phone"] == ["+491719876543"]
+
+
+def test_switching_language_in_the_middle_keeps_every_answer(app, client, all_types_form):
+    """The language buttons of a form submit it: page and answers stay, labels change."""
+    from tests.conftest import form_payload
+
+    page = client.get("/f/newcomer?lang=de").get_data(as_text=True)
+    assert 'data-switch-lang="ar"' in page
+    data = form_payload(page, {"name": "Samir Haddad", "adults": "2", "needs": ["housing"]})
+    data["switch_lang"] = "ar"
+    response = client.post("/f/newcomer?lang=de", data=data)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert 'value="Samir Haddad"' in html and 'value="2"' in html
+    assert re.search(r'value="housing"\s+checked', html)
+    assert 'role="alert"' not in html  # nothing was checked yet
+    # The choice is remembered for the next page view.
+    assert '<html lang="ar"' in client.get("/f/volunteer").get_data(as_text=True)
+
+
+def test_text_missing_in_a_language_falls_back_visibly(app, client):
+    """A label the form lacks in French shows in German, marked as German, never a raw id."""
+    import yaml
+
+    from intake.engine.definition import validate
+    from intake.extensions import db
+    from intake.storage.forms import import_definition
+
+    raw = yaml.safe_load(
+        """
+form: kurz
+default_language: de
+languages: [de, fr]
+title: {de: Kurzes Formular, fr: Formulaire court}
+fields:
+  - name: municipality
+    type: municipality
+    required: true
+    label: {de: Wohnort, fr: Lieu de résidence}
+  - name: mood
+    type: single_choice
+    label: {de: Wie geht es Ihnen}
+    choices:
+      - {value: good, label: {de: Gut, fr: Bien}}
+      - {value: bad, label: {de: Schlecht}}
+"""
+    )
+    with app.app_context():
+        import_definition(validate(raw, "kurz.yaml"))
+        db.session.commit()
+    app.config["LANGUAGES"] = [*app.config["LANGUAGES"], "fr"]
+    html = client.get("/f/kurz?lang=fr").get_data(as_text=True)
+    assert '<span lang="de" dir="ltr" class="fallback">Wie geht es Ihnen</span>' in html
+    assert '<span lang="de" dir="ltr">Schlecht</span>' in html
+    assert html.count('class="fallback-tag" lang="de">Deutsch</span>') == 2
+    assert "Lieu de résidence" in html

@@ -149,8 +149,9 @@ def validate(raw: Any, source: str) -> dict[str, Any]:
     elif len(set(languages)) != len(languages):
         problems.append("'languages' lists a language twice")
     default = raw.get("default_language")
-    if default not in languages:
+    if not isinstance(default, str) or default not in languages:
         problems.append("'default_language' must be one of 'languages'")
+        default = None
     langs = set(languages)
 
     out: dict[str, Any] = {

@@ -541,7 +541,9 @@ def _cell_text(value: Any) -> str | None:
     """A cell as text, the way pyxform reads it (TRUE/FALSE, 3 not 3.0, stripped)."""
     if value is None:
         return None
-    text = xlsx_value_to_str(value.strip() if isinstance(value, str) else value)
+    # Text stays as typed (pyxform turns no-break spaces into spaces, which breaks
+    # French typography); numbers, dates and booleans are written pyxform's way.
+    text = value.strip() if isinstance(value, str) else xlsx_value_to_str(value)
     return text if text.strip() else None
 
 
@@ -843,8 +845,11 @@ class _Reader:
         """The per-language texts of one kind (label, hint, ...) in a row."""
         texts: dict[str, str] = {}
         for column in sheet.columns:
+            # Texts stay as typed: typographic quotes and apostrophes are correct
+            # spelling in many languages (Ukrainian ’, French « »); only expressions
+            # get pyxform's smart-quote repair.
             if column.key == kind and column.code and row.get(column.header):
-                texts.setdefault(column.code, clean_text_values(row[column.header]))
+                texts.setdefault(column.code, row[column.header])
         return texts
 
     def _value(self, row: dict[str, str], key: str) -> tuple[str, str] | None:

@@ -24,6 +24,8 @@ class ChoiceView:
     label: str
     optgroup: str | None
     data_json: str | None
+    #: The language of the label when the form lacks it in the page's language.
+    fallback_lang: str | None = None
 
 
 @dataclass
@@ -114,9 +116,18 @@ def _question(fdef: FieldDef, form: PublicForm, state: logic.State, here: set[st
                     data_json=json.dumps(raw["data"], separators=(",", ":"))
                     if fdef.choice_filter and choice.value
                     else None,
+                    fallback_lang=_fallback_lang(fdef, choice.value, form.lang),
                 )
             )
     return view
+
+
+def _fallback_lang(fdef: FieldDef, value: str, lang: str) -> str | None:
+    """The default language when a declared choice has no label in `lang`."""
+    if fdef.type not in ("single_choice", "multiple_choice", "rating") or not value:
+        return None
+    text = fdef.choice_label(value, lang)
+    return text.lang if text.fallback and text.lang != lang else None
 
 
 def first_page_with_errors(form: PublicForm) -> int | None:

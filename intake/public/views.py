@@ -47,7 +47,8 @@ def form(slug: str):
     state = availability(form_row)
     if state == "draft":
         abort(404)
-    lang = i18n.choose(definition.languages, definition.default_language)
+    switch = request.form.get("switch_lang") if request.method == "POST" else None
+    lang = i18n.choose(definition.languages, definition.default_language, switch)
     if state != "open":
         return _not_open(definition, state)
     values = request.form if request.method == "POST" else request.args
@@ -80,6 +81,9 @@ def form(slug: str):
         wtform.idempotency_key.data = _new_key()
     pages = definition.pages()
     current = _page_index(wtform.page.data, len(pages))
+    if switch:
+        # Another language for the same page; every answer stays, nothing is checked.
+        return _render_form(wtform, 200, current)
     nav = request.form.get("nav", "send")
     if nav == "back":
         return _render_form(wtform, 200, neighbour(wtform, current, -1))

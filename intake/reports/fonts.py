@@ -1,10 +1,10 @@
 """Fonts for PDFs, shipped as Python packages (OFL), and a glyph coverage check.
 
 Noto Sans covers Latin, Greek and Cyrillic; Noto Sans Arabic covers the Arabic
-script including the Persian and Pashto letters. A character outside both has no
-glyph: answers are passed through `printable` (which marks such characters
-visibly), and the rendered text is checked once more so a template or label that
-slipped through fails loudly instead of printing empty boxes.
+script including the Persian and Pashto letters; Noto Sans Ethiopic covers Tigrinya.
+A character outside all three has no glyph: answers are passed through `printable`
+(which marks such characters visibly), and the rendered text is checked once more so
+a template or label that slipped through fails loudly instead of printing empty boxes.
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ class FontFile:
 
     family: str
     package: str
+    #: The font file's path inside the package.
     filename: str
 
     @property
     def path(self) -> Path:
         module = importlib.import_module(self.package)
-        return Path(module.__file__).parent / "files" / self.filename
+        return Path(module.__file__).parent / self.filename
 
     @property
     def url(self) -> str:
@@ -40,8 +41,13 @@ class FontFile:
 
 
 FONTS = (
-    FontFile("IntakeSans", "fontpkg_noto_sans", "NotoSans[wdth,wght].ttf"),
-    FontFile("IntakeArabic", "fontpkg_noto_sans_arabic", "NotoSansArabic[wdth,wght].ttf"),
+    FontFile("IntakeSans", "fontpkg_noto_sans", "files/NotoSans[wdth,wght].ttf"),
+    FontFile("IntakeArabic", "fontpkg_noto_sans_arabic", "files/NotoSansArabic[wdth,wght].ttf"),
+    FontFile(
+        "IntakeEthiopic",
+        "justmytype_intl_africa",
+        "fonts/ofl/notosansethiopic/NotoSansEthiopic[wdth,wght].ttf",
+    ),
 )
 
 

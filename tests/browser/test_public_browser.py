@@ -86,3 +86,23 @@ def test_german_form_and_phone_layout_screenshots(live_server, browser, screensh
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
             page.screenshot(path=screenshots / f"newcomer-{lang}-{size}.png", full_page=True)
             context.close()
+
+
+def test_switching_language_mid_form_keeps_answers(live_server, browser):
+    context = browser.new_context(viewport=TABLET)
+    page = context.new_page()
+    form = FormPage(page, live_server).open("volunteer", lang="de")
+    form.type("Vorname", "Lina")
+    form.choose("Muttersprache")
+    with page.expect_navigation():
+        page.locator(".lang-nav a[data-switch-lang=ar]").click()
+    assert (form.lang, form.dir) == ("ar", "rtl")
+    assert page.get_by_label("الاسم الأول", exact=True).input_value() == "Lina"
+    assert page.get_by_label("لغتي الأم", exact=True).is_checked()
+    # Enter in a text field still means "send", not "switch language".
+    page.get_by_label("اسم العائلة", exact=True).fill("Haddad")
+    with page.expect_navigation():
+        page.get_by_label("اسم العائلة", exact=True).press("Enter")
+    assert form.lang == "ar"
+    assert "اسم العائلة" not in form.error_summary  # answered, so no error for it
+    context.close()
