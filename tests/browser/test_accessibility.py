@@ -153,3 +153,44 @@ def test_volunteer_form_by_keyboard_alone(app, live_server, browser, lang):
     assert answers["help_areas"] == ["offices"]
     assert answers["lotsen_training"] == ["yes"]
     context.close()
+
+
+def test_newcomer_form_by_keyboard_alone(app, live_server, browser):
+    from tests.conftest import stored_answers
+
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live_server}/f/newcomer?lang=fa")
+    keys = page.keyboard
+
+    def tab_to(selector: str) -> None:
+        for _ in range(80):
+            keys.press("Tab")
+            if page.evaluate(f"document.activeElement.matches({selector!r})"):
+                return
+        raise AssertionError(f"Tab never reached {selector}")
+
+    tab_to("#municipality")
+    keys.press("ArrowDown")
+    for box in ("#needs-3", "#languages-1", "#german_level-1"):
+        tab_to(box)
+        keys.press("Space")
+    tab_to("#adults")
+    keys.type("۲")  # Persian digits, as a Persian keyboard types them
+    tab_to("#children")
+    keys.type("0")
+    tab_to("#name")
+    keys.type("زهرا احمدی")
+    tab_to("#contact_method-1")  # Tab enters a radio group, arrows choose within it
+    keys.press("ArrowDown")
+    tab_to("#consent")
+    keys.press("Space")
+    tab_to("button[value=send]")
+    keys.press("Enter")
+    page.wait_for_selector(".reference")
+    [answers] = stored_answers(app, page.locator(".reference bdi").inner_text())
+    assert answers["adults"] == ["2"]
+    assert answers["needs"] == ["housing"]
+    assert answers["name"] == ["زهرا احمدی"]
+    assert answers["contact_method"] == ["messenger"]
+    context.close()

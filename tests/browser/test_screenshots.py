@@ -37,7 +37,27 @@ def test_public_pages_screenshots(live_server, browser, screenshots, lang, size)
     page.locator("button[value=send]").click()
     page.wait_for_selector(".error-summary")
     _check_and_shoot(page, width, folder / f"newcomer-errors-{lang}-{size}.png")
+    page.goto(f"{live_server}/f/no-such-form?lang={lang}")
+    _check_and_shoot(page, width, folder / f"not-found-{lang}-{size}.png")
+    _send_newcomer_form(page, live_server, lang)
+    page.wait_for_selector(".reference")
+    _check_and_shoot(page, width, folder / f"thanks-{lang}-{size}.png")
     context.close()
+
+
+def _send_newcomer_form(page, live_server: str, lang: str) -> None:
+    """Answer the required questions of the newcomer form by their field ids."""
+    page.goto(f"{live_server}/f/newcomer?lang={lang}")
+    page.select_option("#municipality", "budenheim")
+    page.check("#needs-1")
+    page.check("#languages-1")
+    page.check("#german_level-2")
+    page.fill("#adults", "2")
+    page.fill("#children", "1")
+    page.fill("#name", "Samir")
+    page.check("#contact_method-1")
+    page.check("#consent")
+    page.locator("button[value=send]").click()
 
 
 def _check_and_shoot(page, width: int, path: Path) -> None:
