@@ -39,3 +39,11 @@ def districts_for(user: User, slug: str) -> list[District]:
         if district.slug == slug:
             return [district]
     raise NotVisible(slug)
+
+
+def responses_query(user: User):
+    """A SELECT of the responses `user` may see; every response query starts here."""
+    from intake.storage.models import Response
+
+    ids = [d.id for d in visible_districts(user)]
+    return sa.select(Response).where(Response.district_id.in_(ids))

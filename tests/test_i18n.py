@@ -71,7 +71,10 @@ def test_translations_keep_the_placeholders(lang):
 
 
 def test_arabic_catalog_has_the_standard_plural_rule():
-    assert catalog("ar").plural_forms.startswith("nplurals=6;")
+    assert catalog("ar").plural_forms == (
+        "nplurals=6; plural=(n==0 ? 0 : n==1 ? 1 : n==2 ? 2 : n%100>=3 && n%100<=10 ? 3 : "
+        "n%100>=11 ? 4 : 5);"
+    )
 
 
 @pytest.mark.parametrize("lang", ["de", "ar"])
@@ -80,3 +83,14 @@ def test_no_english_source_text_leaks_into_translated_pages(client, lang):
     for path in ("/", "/f/volunteer", "/f/newcomer"):
         html = client.get(f"{path}?lang={lang}").get_data(as_text=True)
         assert not [word for word in english if f">{word}<" in html or f"({word})" in html]
+
+
+def test_arabic_plurals_follow_the_standard_rule(app):
+    """0, 1, 2, 3-10, 11-99 and 100-102 take the six forms of the gettext standard."""
+    from flask_babel import force_locale, ngettext
+
+    with app.test_request_context(), force_locale("ar"):
+        forms = {n: ngettext("%(num)d response", "%(num)d responses", n) for n in (11, 100, 3)}
+    assert forms[11] == "11 ردًا"  # tamyiz: accusative singular
+    assert forms[100] == "100 رد"
+    assert forms[3] == "3 ردود"

@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from intake.admin import auth, forms_admin, views  # noqa: E402, F401  (registers the routes)
+from intake.admin import (  # noqa: E402, F401  (registers the routes)
+    auth,
+    exports_admin,
+    forms_admin,
+    responses_admin,
+    views,
+)

@@ -121,6 +121,8 @@ class FormVersion(db.Model):
 class Response(db.Model):
     """One submitted form: stored once per client idempotency key."""
 
+    STATUSES = ("new", "in_progress", "done")
+
     __table_args__ = (sa.Index("ix_response_scope", "form_id", "district_id", "created_at"),)
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     form_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("form.id"))
@@ -132,6 +134,9 @@ class Response(db.Model):
     idempotency_key: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     reference: so.Mapped[str] = so.mapped_column(sa.String(16), unique=True)
     consent_version: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    #: Follow-up by the office: new, in_progress, done; with an internal note.
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="new", server_default="new")
+    note: so.Mapped[str | None] = so.mapped_column(sa.Text)
     form: so.Mapped[Form] = so.relationship()
     form_version: so.Mapped[FormVersion] = so.relationship()
     district: so.Mapped[District] = so.relationship()

@@ -1,0 +1,99 @@
+"""Back office: CSV and XLSX exports of a form's responses for one district (or all)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import IO
+
+from flask import Response as HttpResponse
+from flask import abort, request, stream_with_context
+from flask_login import current_user, login_required
+
+from intake import audit, scope
+from intake.admin import bp
+from intake.errors import render_error
+from intake.i18n import current_language
+from intake.reports import exports
+from intake.reports import params as report_params
+from intake.storage.forms import local_today, published
+
+CHUNK = 64 * 1024
+
+
+@bp.get("/exports/<district>/<form_slug>.csv")
+@login_required
+def export_csv(district: str, form_slug: str):
+    """Every response of a form as CSV for German Excel, streamed row batch by batch."""
+    return _export(district, form_slug, "csv", _csv_response)
+
+
+@bp.get("/exports/<district>/<form_slug>.xlsx")
+@login_required
+def export_xlsx(district: str, form_slug: str):
+    """Every response of a form as an Excel workbook."""
+    return _export(district, form_slug, "xlsx", _xlsx_response)
+
+
+def _export(district: str, form_slug: str, fmt: str, respond: Callable):
+    action = f"export.{fmt}"
+    target = f"export:{district}/{form_slug}"
+    # Exports hold names and contact details: viewers see summaries only.
+    if not current_user.sees_personal_data:
+        audit.record(action, current_user, target, outcome="denied")
+        abort(403)
+    try:
+        districts = scope.districts_for(current_user, district)
+    except scope.NotVisible:
+        audit.record(action, current_user, target, outcome="denied")
+        abort(404)
+    found = published(form_slug)
+    if found is None:
+        abort(404)
+    form, _version, definition = found
+    args = request.args
+    params, problems = report_params.parse(
+        args.get("from"), args.get("to"), args.get("lang"), None, current_language()
+    )
+    if problems:
+        return render_error(400, " ".join(problems))
+    period = " ".join(
+        f"{key}={value}"
+        for key, value in (("from", params.date_from), ("to", params.date_to))
+        if value
+    )
+    # Audited before the first byte leaves: a streamed download has no later point
+    # at which it is known to be complete. Never answer content, only what was asked.
+    audit.record(action, current_user, f"{target} lang={params.lang} {period}".strip())
+    rows = exports.export_rows(form, definition, districts, params, params.lang)
+    filename = f"intake-{district}-{form_slug}-{local_today().isoformat()}.{fmt}"
+    return respond(rows, filename)
+
+
+def _csv_response(rows, filename: str) -> HttpResponse:
+    return HttpResponse(
+        stream_with_context(exports.csv_stream(rows)),
+        mimetype=exports.CSV_MIMETYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _xlsx_response(rows, filename: str) -> HttpResponse:
+    # Built completely before the response starts, so a failure is a proper error page.
+    handle = exports.xlsx_file(rows)
+    size = handle.seek(0, 2)
+    handle.seek(0)
+    return HttpResponse(
+        _chunks(handle),
+        mimetype=exports.XLSX_MIMETYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Length": str(size),
+        },
+    )
+
+
+def _chunks(handle: IO[bytes]) -> Iterator[bytes]:
+    """Send a file in pieces and close it at the end, also when the client goes away."""
+    with handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk

@@ -1,0 +1,278 @@
+"""Working with responses: a filtered list, a detail view, follow-up status, deletion.
+
+Everything here holds personal data, so viewers are refused (403) and every query
+starts from intake.scope.responses_query, which limits it to the user's districts. A
+response in another district answers 404, exactly like one that does not exist.
+Viewing, changing and deleting a response are audited, never with answer content.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import Length
+
+from intake import audit, scope
+from intake.admin import bp
+from intake.engine.definition import FormDefinition
+from intake.errors import render_error
+from intake.extensions import db
+from intake.i18n import NATIVE_NAMES
+from intake.reports.params import LOCAL_TZ, ReportParams
+from intake.storage.forms import all_published
+from intake.storage.models import Answer, Form, Municipality, Response
+
+PER_PAGE = 50
+
+
+def _status_labels() -> dict[str, str]:
+    return {"new": _("new"), "in_progress": _("in progress"), "done": _("done")}
+
+
+class FollowUpForm(FlaskForm):
+    """Only the status and the note can change; other posted fields are ignored."""
+
+    status = SelectField(_l("Status"), validate_choice=False)
+    note = TextAreaField(_l("Internal note"), validators=[Length(max=4000)])
+
+    def validate_status(self, field) -> None:
+        from wtforms.validators import ValidationError
+
+        if field.data not in Response.STATUSES:
+            raise ValidationError(_("Please choose one of the offered answers."))
+
+
+def _require_personal_data() -> None:
+    if not current_user.sees_personal_data:
+        abort(403)
+
+
+@bp.get("/responses")
+@login_required
+def responses_list():
+    """Responses in the user's districts, filtered and paged."""
+    _require_personal_data()
+    visible = scope.visible_districts(current_user)
+    forms = all_published()
+    filters, problems = _filters(request.args, visible, [f for f, _v, _d in forms])
+    if problems:
+        return render_error(400, " ".join(problems))
+    query = scope.responses_query(current_user)
+    query = _apply(query, filters)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    page = filters["page"]
+    rows = db.session.scalars(
+        query.order_by(Response.created_at.desc(), Response.id.desc())
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE)
+    ).all()
+    titles = {form.id: definition for form, _v, definition in forms}
+    return render_template(
+        "admin/responses.html",
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        filters=filters,
+        forms=forms,
+        districts=visible,
+        titles=titles,
+        statuses=_status_labels(),
+        native_names=NATIVE_NAMES,
+        local_tz=LOCAL_TZ,
+        query_args={k: v for k, v in request.args.items() if k != "page" and v},
+    )
+
+
+def _filters(args, visible, forms: list[Form]) -> tuple[dict, list[str]]:
+    """Read and check the list's query parameters."""
+    problems: list[str] = []
+    out: dict = {"q": args.get("q", "").strip()[:200]}
+    slugs = {f.slug: f for f in forms}
+    out["form"] = slugs.get(args.get("form", ""))
+    if args.get("form") and out["form"] is None:
+        problems.append(_("There is no such form."))
+    by_slug = {d.slug: d for d in visible}
+    out["district"] = by_slug.get(args.get("district", ""))
+    if args.get("district") and out["district"] is None:
+        problems.append(_("There is no such district among yours."))
+    out["status"] = args.get("status") or None
+    if out["status"] and out["status"] not in Response.STATUSES:
+        problems.append(_("Please choose one of the offered answers."))
+    out["language"] = args.get("language") or None
+    out["source"] = (args.get("source") or "").strip()[:64] or None
+    for key in ("from", "to"):
+        value = args.get(key)
+        out[key] = None
+        if value:
+            try:
+                out[key] = date.fromisoformat(value)
+            except ValueError:
+                problems.append(
+                    _("'%(name)s' must be a date written as YYYY-MM-DD, e.g. 2026-01-31.", name=key)
+                )
+    page = args.get("page", "1")
+    out["page"] = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100000 else 1
+    return out, problems
+
+
+def _apply(query, filters: dict):
+    """Narrow an already scoped query of responses by the list's filters."""
+    if filters["form"] is not None:
+        query = query.where(Response.form_id == filters["form"].id)
+    if filters["district"] is not None:
+        query = query.where(Response.district_id == filters["district"].id)
+    if filters["status"]:
+        query = query.where(Response.status == filters["status"])
+    if filters["language"]:
+        query = query.where(Response.language == filters["language"])
+    if filters["source"]:
+        query = query.where(Response.source == filters["source"])
+    period = ReportParams(filters["from"], filters["to"], "de", "none")
+    if period.start_utc:
+        query = query.where(Response.created_at >= period.start_utc)
+    if period.end_utc:
+        query = query.where(Response.created_at < period.end_utc)
+    if filters["q"]:
+        needle = f"%{filters['q'].replace('%', '').replace('_', '')}%"
+        in_answers = (
+            sa.select(Answer.id)
+            .where(Answer.response_id == Response.id, Answer.value.ilike(needle))
+            .exists()
+        )
+        query = query.where(sa.or_(Response.reference.ilike(needle), in_answers))
+    return query
+
+
+def _response_or_404(response_id: int) -> Response:
+    response = db.session.scalar(
+        scope.responses_query(current_user).where(Response.id == response_id)
+    )
+    if response is None:
+        audit.record("response.view", current_user, f"response:{response_id}", "denied")
+        abort(404)
+    return response
+
+
+@bp.get("/responses/<int:response_id>")
+@login_required
+def response_detail(response_id: int):
+    """One person's answers, with the office's follow-up status and note."""
+    _require_personal_data()
+    response = _response_or_404(response_id)
+    audit.record("response.view", current_user, f"response:{response.id}")
+    form = FollowUpForm(data={"status": response.status, "note": response.note or ""})
+    return _detail(response, form, 200)
+
+
+def _detail(response: Response, form: FollowUpForm, status: int):
+    form.status.choices = list(_status_labels().items())
+    definition = FormDefinition(response.form_version.definition)
+    return (
+        render_template(
+            "admin/response_detail.html",
+            response=response,
+            answers=_answer_rows(response, definition),
+            followup=form,
+            title=definition.title(_admin_lang()).text,
+            statuses=_status_labels(),
+            native_names=NATIVE_NAMES,
+            local_tz=LOCAL_TZ,
+        ),
+        status,
+    )
+
+
+def _admin_lang() -> str:
+    from intake.i18n import current_language
+
+    return current_language()
+
+
+def _answer_rows(response: Response, definition: FormDefinition) -> list[tuple[str, list[str]]]:
+    """(question, answers) in the order of the version the person answered."""
+    lang = _admin_lang()
+    values: dict[str, list[str]] = {}
+    for answer in sorted(response.answers, key=lambda a: a.id):
+        values.setdefault(answer.field, []).append(answer.value)
+    places = dict(db.session.execute(sa.select(Municipality.slug, Municipality.name)).all())
+    rows = []
+    for fdef in definition.answer_fields:
+        raw = values.get(fdef.name, [])
+        if fdef.type in ("single_choice", "multiple_choice", "rating"):
+            shown = [fdef.choice_label(v, lang).text for v in raw]
+        elif fdef.type in ("yes_no", "consent"):
+            shown = [{"yes": _("Yes"), "no": _("No")}.get(v, v) for v in raw]
+        elif fdef.type == "municipality":
+            shown = [places.get(v, v) for v in raw]
+        else:
+            shown = raw
+        rows.append((fdef.report_label(lang), shown))
+    return rows
+
+
+@bp.post("/responses/<int:response_id>")
+@login_required
+def response_update(response_id: int):
+    """Change the follow-up status and the internal note."""
+    _require_personal_data()
+    response = _response_or_404(response_id)
+    form = FollowUpForm()
+    if not form.validate():
+        return _detail(response, form, 422)
+    response.status = form.status.data
+    response.note = form.note.data.strip() or None
+    db.session.commit()
+    audit.record(
+        "response.update", current_user, f"response:{response.id} status={response.status}"
+    )
+    flash(_("Saved."))
+    return redirect(url_for("admin.response_detail", response_id=response.id))
+
+
+@bp.post("/responses/<int:response_id>/delete")
+@login_required
+def response_delete(response_id: int):
+    """Delete a response and its answers for good (audited)."""
+    _require_personal_data()
+    response = _response_or_404(response_id)
+    if request.form.get("confirm") != "yes":
+        flash(_("Please tick the box to confirm the deletion."))
+        return redirect(url_for("admin.response_detail", response_id=response.id))
+    target = f"response:{response.id}"
+    try:
+        db.session.delete(response)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        audit.record("response.delete", current_user, target, outcome="failed")
+        raise
+    audit.record("response.delete", current_user, target)
+    flash(_("The response was deleted."))
+    return redirect(url_for("admin.responses_list"))
+
+
+@bp.get("/audit")
+@login_required
+def audit_log():
+    """The audit trail, newest first (admins only)."""
+    if current_user.role != "admin":
+        abort(403)
+    from intake.storage.models import AuditEvent
+
+    page = request.args.get("page", "1")
+    page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100000 else 1
+    events = db.session.scalars(
+        sa.select(AuditEvent)
+        .order_by(AuditEvent.id.desc())
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE)
+    ).all()
+    return render_template("admin/audit.html", events=events, page=page, local_tz=LOCAL_TZ)

