@@ -9,13 +9,14 @@ from flask import Response as HttpResponse
 from flask import abort, request, stream_with_context
 from flask_login import current_user, login_required
 
-from intake import audit, scope
+from intake import audit
 from intake.admin import bp
+from intake.admin.views import scoped_form
 from intake.errors import render_error
 from intake.i18n import current_language
 from intake.reports import exports
 from intake.reports import params as report_params
-from intake.storage.forms import local_today, published
+from intake.storage.forms import local_today
 
 CHUNK = 64 * 1024
 
@@ -41,15 +42,7 @@ def _export(district: str, form_slug: str, fmt: str, respond: Callable):
     if not current_user.sees_personal_data:
         audit.record(action, current_user, target, outcome="denied")
         abort(403)
-    try:
-        districts = scope.districts_for(current_user, district)
-    except scope.NotVisible:
-        audit.record(action, current_user, target, outcome="denied")
-        abort(404)
-    found = published(form_slug)
-    if found is None:
-        abort(404)
-    form, _version, definition = found
+    districts, form, definition = scoped_form(district, form_slug, action, target)
     args = request.args
     params, problems = report_params.parse(
         args.get("from"), args.get("to"), args.get("lang"), None, current_language()

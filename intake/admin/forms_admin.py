@@ -182,7 +182,12 @@ def form_detail(slug: str):
         }
     )
     settings.districts.choices = [(d.slug, d.name) for d in visible]
-    return render_template(
+    return _detail_page(form_row, version, definition, settings)
+
+
+def _detail_page(form_row: Form, version, definition, settings: SettingsForm, status: int = 200):
+    """The form's page, with the settings form as given (and its errors, if any)."""
+    page = render_template(
         "admin/form_detail.html",
         form=form_row,
         version=version,
@@ -192,6 +197,7 @@ def form_detail(slug: str):
         may_manage=_may_manage(form_row),
         native_names=i18n.NATIVE_NAMES,
     )
+    return page, status
 
 
 @bp.post("/forms/<slug>/settings")
@@ -204,35 +210,11 @@ def form_settings(slug: str):
     settings = SettingsForm()
     settings.districts.choices = [(d.slug, d.name) for d in visible]
     if not settings.validate():
-        return (
-            render_template(
-                "admin/form_detail.html",
-                form=form_row,
-                version=version,
-                definition=definition,
-                state=availability(form_row),
-                settings=settings,
-                may_manage=True,
-                native_names=i18n.NATIVE_NAMES,
-            ),
-            422,
-        )
+        return _detail_page(form_row, version, definition, settings, 422)
     chosen = [d for d in visible if d.slug in set(settings.districts.data or [])]
     if not chosen and current_user.role != "admin":
         settings.districts.errors = [_("Please choose at least one of your districts.")]
-        return (
-            render_template(
-                "admin/form_detail.html",
-                form=form_row,
-                version=version,
-                definition=definition,
-                state=availability(form_row),
-                settings=settings,
-                may_manage=True,
-                native_names=i18n.NATIVE_NAMES,
-            ),
-            422,
-        )
+        return _detail_page(form_row, version, definition, settings, 422)
     form_row.districts = chosen
     form_row.opens_on = settings.opens_on.parsed
     form_row.closes_on = settings.closes_on.parsed

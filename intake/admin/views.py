@@ -54,20 +54,30 @@ def report_builder():
     return redirect(url_for("admin.report_pdf", district=district, form_slug=form_slug, **query))
 
 
-@bp.get("/reports/<district>/<form_slug>.pdf")
-@login_required
-def report_pdf(district: str, form_slug: str):
-    """The PDF summary of one form for one district (or `all` the user may see)."""
-    target = f"report:{district}/{form_slug}"
+def scoped_form(district: str, form_slug: str, action: str, target: str):
+    """The districts a URL names (as the user may see them) and the form, or 404.
+
+    A district the user may not see is audited as a denied `action` and answers 404,
+    exactly like one that does not exist.
+    """
     try:
         districts = scope.districts_for(current_user, district)
     except scope.NotVisible:
-        audit.record("report.pdf", current_user, target, outcome="denied")
+        audit.record(action, current_user, target, outcome="denied")
         abort(404)
     found = published(form_slug)
     if found is None:
         abort(404)
     form, _version, definition = found
+    return districts, form, definition
+
+
+@bp.get("/reports/<district>/<form_slug>.pdf")
+@login_required
+def report_pdf(district: str, form_slug: str):
+    """The PDF summary of one form for one district (or `all` the user may see)."""
+    target = f"report:{district}/{form_slug}"
+    districts, form, definition = scoped_form(district, form_slug, "report.pdf", target)
     args = request.args
     params, problems = report_params.parse(
         args.get("from"),

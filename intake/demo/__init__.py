@@ -14,11 +14,10 @@ import sqlalchemy as sa
 from intake.engine.definition import FieldDef, FormDefinition, load_file
 from intake.extensions import db
 from intake.passwords import hash_password
-from intake.storage.forms import import_definition
+from intake.storage.forms import all_published, import_definition
 from intake.storage.models import (
     Answer,
     District,
-    FormVersion,
     Municipality,
     Response,
     User,
@@ -184,13 +183,12 @@ def synthetic_responses(
     """Insert N made-up responses per demo form per district, in fast bulk statements."""
     rng = random.Random(seed_value)  # noqa: S311 - demo data, not security
     districts = list(db.session.scalars(sa.select(District).order_by(District.slug)))
-    versions = _newest_versions()
-    total = per_form_and_district * len(districts) * len(versions)
+    newest = [(version, definition) for _form, version, definition in all_published()]
+    total = per_form_and_district * len(districts) * len(newest)
     done = 0
     batch = 1000
     now = utcnow()
-    for version in versions:
-        definition = FormDefinition(version.definition)
+    for version, definition in newest:
         for district in districts:
             places = [m.slug for m in district.municipalities]
             remaining = per_form_and_district
@@ -232,22 +230,6 @@ def synthetic_responses(
                 if progress:
                     progress(done, total)
     return done
-
-
-def _newest_versions() -> list[FormVersion]:
-    newest = (
-        sa.select(FormVersion.form_id, sa.func.max(FormVersion.number).label("n"))
-        .group_by(FormVersion.form_id)
-        .subquery()
-    )
-    return list(
-        db.session.scalars(
-            sa.select(FormVersion).join(
-                newest,
-                sa.and_(newest.c.form_id == FormVersion.form_id, newest.c.n == FormVersion.number),
-            )
-        )
-    )
 
 
 def _fake_answers(

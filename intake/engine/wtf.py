@@ -74,12 +74,6 @@ def build_form(
     return form
 
 
-def questions(form: PublicForm, fields: Iterable[FieldDef] | None = None):
-    """(definition, bound field or None for notes) pairs in the order of the definition."""
-    chosen = form.definition.fields if fields is None else fields
-    return [(f, form[f.name] if f.answerable else None) for f in chosen if f.type != "page"]
-
-
 def _make_field(fdef: FieldDef, lang: str, municipalities) -> Field:
     """One unbound WTForms field with the checks of its own format."""
     label = fdef.label(lang).text

@@ -245,8 +245,6 @@ def _option_order(fdef: FieldDef, seen: dict[str, dict[int, int]]) -> list[str]:
         declared = ["yes"]
     elif fdef.type == "municipality":
         declared = sorted(seen)
-    elif fdef.type == "rating":
-        declared = [c["value"] for c in fdef.choices]
     else:
         declared = [c["value"] for c in fdef.choices]
     return declared + sorted(v for v in seen if v not in declared)

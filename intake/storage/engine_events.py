@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from intake.extensions import db
 
@@ -30,6 +29,3 @@ def _sqlite_pragmas(timeout_ms: int):
         cursor.close()
 
     return on_connect
-
-
-__all__ = ["init_app", "Engine"]
