@@ -23,7 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.load(app, test_config)
 
     from intake import admin, cli, errors, i18n, logs, public, security
-    from intake.extensions import csrf, db, login_manager, migrate
+    from intake.extensions import csrf, db, limiter, login_manager, migrate
     from intake.reports import pdf
     from intake.storage import engine_events
 
@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "storage" / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)

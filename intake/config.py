@@ -36,7 +36,25 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # long as the session, and an expired one re-renders the form with the
         # answers kept instead of losing them.
         "WTF_CSRF_TIME_LIMIT": None,
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # The signed cookie is never accepted after this long (a working day).
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=10),
+        # Back-office sessions end after this many minutes without a request, and
+        # this many hours after the login, whatever happens in between.
+        "ADMIN_IDLE_MINUTES": 30,
+        "ADMIN_SESSION_HOURS": 10,
+        # Failed logins (and wrong current passwords) allowed per account and per
+        # client address; the address limit is higher because an office shares one.
+        "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+        "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        # Host names the app answers to (Flask checks the Host header); set it in
+        # production, e.g. INTAKE_TRUSTED_HOSTS='["intake.kreis-mainz-bingen.de"]'.
+        "TRUSTED_HOSTS": None,
+        # The address people reach the app at; used for links made outside a request
+        # (reset links from the CLI, emails). Development uses the local server.
+        "PUBLIC_URL": None,
+        "RESET_LINK_HOURS": 72,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": True,
@@ -61,6 +79,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         if "INTAKE_SESSION_COOKIE_SECURE" not in os.environ:
             app.config["SESSION_COOKIE_SECURE"] = False
         app.config["SHOW_DEMO_PASSWORDS"] = True
+        if not app.config["PUBLIC_URL"]:
+            app.config["PUBLIC_URL"] = "http://127.0.0.1:5000"
         if not app.config["SECRET_KEY"]:
             app.config["SECRET_KEY"] = _development_secret(instance)
     check_secret_key(app.config.get("SECRET_KEY"))

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
+
+from intake.i18n import current_language
 
 
 def init_app(app: Flask) -> None:
     """Register one handler for every HTTP error and one for unexpected failures."""
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
@@ -25,6 +29,7 @@ def _messages() -> dict[int, tuple[str, str]]:
             _("This page does not exist. Please check the link or start again."),
         ),
         405: (_("Not allowed"), _("This page cannot be used like this.")),
+        410: (_("This link no longer works"), _("Please ask for a new link.")),
         413: (
             _("Too much data"),
             _("What you sent is too large. Please shorten your answers and try again."),
@@ -51,6 +56,16 @@ def _http_error(exc: HTTPException):
     # A view that aborts with its own (translated) description explains itself.
     detail = exc.description if exc.description != type(exc).description else None
     return render_error(exc.code or 500, detail)
+
+
+def _untrusted_host(exc: SecurityError):
+    """A Host header outside TRUSTED_HOSTS: no URL can be built, so a bare page."""
+    title, text = _messages()[400]
+    body = (
+        f'<!doctype html><html lang="{escape(current_language())}"><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(text)}</p></html>"
+    )
+    return Response(body, 400, mimetype="text/html")
 
 
 def _csrf_error(exc: CSRFError):

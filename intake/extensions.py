@@ -1,6 +1,8 @@
 """Flask extensions, created unbound and attached in create_app."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,3 +30,6 @@ migrate = Migrate(render_as_batch=True)
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
+# Limits are declared on the views that need them (login, password change); nothing
+# else is limited. Storage: config RATELIMIT_STORAGE_URI (in-process by default).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -21,8 +21,10 @@ def _headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
-    # Invitation and kiosk links carry tokens; they must not travel in Referer.
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # Invitation, kiosk and password links carry tokens; they must not travel to
+    # another site in Referer. Same-origin requests keep it: Flask-WTF checks the
+    # Referer of every HTTPS POST against our own host (WTF_CSRF_SSL_STRICT).
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")

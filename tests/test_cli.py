@@ -186,7 +186,9 @@ def test_create_user_without_password_stdin_is_refused(app, cli):
         input=f"{NEW_PASSWORD}\n",
     )
     assert result.exit_code == 2
-    assert "Error: give --password-stdin and pipe the password in" in result.stderr
+    assert (
+        "Error: give either --password-stdin (and pipe the password in) or --link" in result.stderr
+    )
     assert count(app, User) == users_before
 
 
@@ -491,3 +493,82 @@ def test_forms_list(cli):
         f"newcomer\tv1\topen\t{twelve}",
         f"volunteer\tv1\topen\t{twelve}",
     ]
+
+
+def test_users_create_with_link_prints_a_working_one_time_link(app, cli):
+    app.config["PUBLIC_URL"] = "https://intake.example.org"
+    result = cli(
+        "users", "create", "--email", "link@example.org", "--role", "viewer",
+        "--district", "bad-kreuznach", "--link",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    match = re.search(r"valid 72 hours\):\n(\S+)\n", result.output)
+    assert match, result.output
+    link = match.group(1)
+    assert link.startswith("https://intake.example.org/admin/reset/")
+    page = app.test_client().get(link.removeprefix("https://intake.example.org") + "?lang=en")
+    assert page.status_code == 200
+    assert "For the account link@example.org." in page.get_data(as_text=True)
+
+
+def test_users_link_needs_a_public_url_outside_development(app, cli):
+    app.config["PUBLIC_URL"] = None
+    email = cli("users", "list").output.split("\t")[0]
+    result = cli("users", "reset-link", email)
+    assert result.exit_code == 2
+    assert "set INTAKE_PUBLIC_URL" in result.output
+
+
+def test_users_list_disable_enable(app, cli):
+    listed = cli("users", "list")
+    assert listed.exit_code == 0
+    first = listed.output.splitlines()[0]
+    email = first.split("\t")[0]
+    assert first.endswith("\tactive")
+    assert cli("users", "disable", email).exit_code == 0
+    assert f"{email}\t" in cli("users", "list").output
+    assert any(
+        line.startswith(email) and line.endswith("\tdisabled")
+        for line in cli("users", "list").output.splitlines()
+    )
+    refused = cli("users", "reset-link", email)
+    assert refused.exit_code == 2 and "is disabled" in refused.output
+    assert cli("users", "enable", email).exit_code == 0
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == email))
+        assert user.active
+        actions = [e.target for e in db.session.scalars(sa.select(AuditEvent))]
+    assert f"user:{user.id} disabled" in actions and f"user:{user.id} active" in actions
+
+
+def test_users_commands_explain_unknown_accounts(cli):
+    for command in ("disable", "enable", "reset-link"):
+        result = cli("users", command, "nobody@example.org")
+        assert result.exit_code == 2
+        assert "no account with the email nobody@example.org" in result.output
+
+
+def test_last_admin_cannot_be_disabled(app, cli):
+    created = cli(
+        "users", "create", "--email", "root@example.org", "--role", "admin", "--password-stdin",
+        input=f"{NEW_PASSWORD}\n",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    result = cli("users", "disable", "root@example.org")
+    assert result.exit_code == 2
+    assert "last active administrator" in result.output
+
+
+def test_users_set_password_ends_sessions(app, cli, client, auth, create_user):
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    auth.login("mz@example.org")
+    assert client.get("/admin/").status_code == 200
+    result = cli("users", "set-password", "mz@example.org", "--password-stdin", input="short\n")
+    assert result.exit_code == 2 and "at least 12 characters" in result.output
+    assert client.get("/admin/").status_code == 200
+    result = cli(
+        "users", "set-password", "mz@example.org", "--password-stdin", input=f"{NEW_PASSWORD}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert client.get("/admin/").status_code == 302
+    assert auth.login("mz@example.org", NEW_PASSWORD).status_code == 302

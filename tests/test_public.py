@@ -200,7 +200,7 @@ def test_expired_csrf_token_keeps_answers_and_asks_to_send_again(app, client):
     data = form_payload(page, VOLUNTEER_ANSWERS)
     data["csrf_token"] = "expired"
     response = client.post("/f/volunteer", data=data)
-    assert response.status_code == 422
+    assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "Your answers are still here" in html
     assert 'value="Müller-Lüdenscheidt"' in html

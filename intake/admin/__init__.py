@@ -9,5 +9,6 @@ from intake.admin import (  # noqa: E402, F401  (registers the routes)
     exports_admin,
     forms_admin,
     responses_admin,
+    users_admin,
     views,
 )

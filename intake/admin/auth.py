@@ -1,19 +1,31 @@
-"""Login and logout of coordinators (Flask-Login, argon2id)."""
+"""Login, logout, passwords and session lifetime of back-office accounts.
+
+Sessions: the cookie's user id carries the account's session nonce, so logout and a
+password change end every copy of a session. A session also ends after
+ADMIN_IDLE_MINUTES without a request and ADMIN_SESSION_HOURS after the login.
+Throttling (Flask-Limiter): failed logins count per account (hashed email) and per
+client address, with separate limits; a wrong current password on the change form
+counts per account too. Successful logins do not count.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import time
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, login_user, logout_user
 
-from intake import audit
+from intake import accounts, audit
 from intake.admin import bp
-from intake.admin.forms import LoginForm
-from intake.extensions import db, login_manager
-from intake.passwords import verify_password
+from intake.admin.forms import ChangePasswordForm, LoginForm, NewPasswordForm
+from intake.errors import render_error
+from intake.extensions import db, limiter, login_manager
+from intake.passwords import MIN_PASSWORD_LENGTH, verify_password
 from intake.storage.models import User, new_nonce, utcnow
 
 login_manager.login_view = "admin.login"
@@ -33,7 +45,77 @@ def load_user(user_id: str) -> User | None:
     return user
 
 
+def _failed(response) -> bool:
+    """Only refused attempts use up the allowance."""
+    return response.status_code == 422
+
+
+def _login_account_key() -> str:
+    email = (request.form.get("email") or "").strip().lower()
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _current_account_key() -> str:
+    return f"user:{current_user.get_id().partition('.')[0]}"
+
+
+def _per_account() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
+
+
+def _per_address() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ADDRESS"]
+
+
+@bp.before_request
+def _session_lifetime():
+    """End a back-office session that was idle too long or is older than a working day."""
+    if not current_user.is_authenticated:
+        return None
+    now = time.time()
+    config = current_app.config
+    started, seen = session.get("auth_at"), session.get("seen_at")
+    if (
+        not isinstance(started, int | float)
+        or not isinstance(seen, int | float)
+        or now - seen > config["ADMIN_IDLE_MINUTES"] * 60
+        or now - started > config["ADMIN_SESSION_HOURS"] * 3600
+    ):
+        logout_user()
+        session.clear()
+        flash(_("Your session has ended. Please log in again."))
+        target = request.full_path if request.method == "GET" else None
+        return redirect(url_for("admin.login", next=safe_next(target)))
+    session["seen_at"] = int(now)
+    return None
+
+
+def _start_session(user: User) -> None:
+    """A fresh session: nothing from before the login carries over."""
+    session.clear()
+    login_user(user)
+    now = int(time.time())
+    session["auth_at"] = now
+    session["seen_at"] = now
+
+
+@bp.app_errorhandler(RateLimitExceeded)
+def _throttled(exc: RateLimitExceeded):
+    """Too many failed attempts: say so, and leave a trace for the administrators."""
+    if request.endpoint == "admin.login":
+        user = accounts.by_email(request.form.get("email") or "")
+    else:
+        user = current_user if current_user.is_authenticated else None
+    action = {"admin.login": "login", "admin.change_password": "user.password_change"}
+    audit.record(action.get(request.endpoint or "", "request"), user, outcome="throttled")
+    return render_error(
+        429, _("Too many failed attempts. Please wait a quarter of an hour and try again.")
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_per_account, key_func=_login_account_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit(_per_address, methods=["POST"], deduct_when=_failed)
 def login():
     """Show the login form and sign a coordinator in."""
     if current_user.is_authenticated:
@@ -52,9 +134,7 @@ def login():
         audit.record("login", user, outcome="failed")
         form.password.errors = [_("Email or password is not correct.")]
         return render_template("admin/login.html", form=form), 422
-    # A fresh session at login: nothing from before the login carries over.
-    session.clear()
-    login_user(user)
+    _start_session(user)
     user.last_login_at = utcnow()
     db.session.commit()
     audit.record("login", user)
@@ -84,3 +164,57 @@ def safe_next(target: str | None) -> str | None:
     if "\\" in target or target.startswith("//"):
         return None
     return target
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_per_account, key_func=_current_account_key, methods=["POST"], deduct_when=_failed)
+def change_password():
+    """Change one's own password; every other session of the account ends."""
+    user = db.session.get(User, current_user.id)
+    form = ChangePasswordForm()
+    form.account_email = user.email
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template(
+            "admin/password.html", form=form, min_length=MIN_PASSWORD_LENGTH
+        ), status
+    if not verify_password(user.password_hash, form.current.data):
+        audit.record("user.password_change", user, f"user:{user.id}", outcome="failed")
+        form.current.errors = [_("This is not your current password.")]
+        return render_template(
+            "admin/password.html", form=form, min_length=MIN_PASSWORD_LENGTH
+        ), 422
+    accounts.set_password(user, form.password.data)
+    audit.record("user.password_change", user, f"user:{user.id}")
+    _start_session(user)  # this browser stays logged in with the new nonce
+    flash(_("Your password was changed. You were logged out everywhere else."))
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Set a password through a one-time link made by an administrator."""
+    check = accounts.check_reset_token(token)
+    if check.user is None:
+        audit.record("user.password_reset", None, outcome=check.problem or "invalid")
+        text = {
+            "expired": _("This link has expired. Please ask your administrator for a new one."),
+            "used": _("This link was used already. Please ask your administrator for a new one."),
+        }.get(check.problem, _("This link is not valid. Please check that it is complete."))
+        return render_error(410 if check.problem in ("expired", "used") else 404, text)
+    user = check.user
+    form = NewPasswordForm()
+    form.account_email = user.email
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_template(
+            "admin/reset_password.html", form=form, email=user.email, min_length=MIN_PASSWORD_LENGTH
+        ), status
+    accounts.set_password(user, form.password.data)
+    audit.record("user.password_reset", user, f"user:{user.id}")
+    if current_user.is_authenticated:
+        logout_user()
+    session.clear()
+    flash(_("Your password is set. Please log in."))
+    return redirect(url_for("admin.login"))

@@ -2,8 +2,25 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
-from wtforms.validators import InputRequired, Length
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectMultipleField,
+    widgets,
+)
+from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
+
+from intake.passwords import MIN_PASSWORD_LENGTH
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
 
 
 class LoginForm(FlaskForm):
@@ -18,3 +35,63 @@ class LoginForm(FlaskForm):
         validators=[InputRequired(message=_l("Please enter your password.")), Length(max=1024)],
     )
     next = HiddenField()
+
+
+def _new_password_checks(form, field) -> None:
+    """Long enough, and not the email address."""
+    password = field.data or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            _l("The password must have at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+        )
+    email = getattr(form, "account_email", None)
+    if email and email.lower() in password.lower():
+        raise ValidationError(_l("The password must not contain the email address."))
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password, typed twice (reset link)."""
+
+    account_email: str | None = None
+    password = PasswordField(
+        _l("New password"),
+        validators=[
+            InputRequired(message=_l("Please enter a new password.")),
+            Length(max=1024),
+            _new_password_checks,
+        ],
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            InputRequired(message=_l("Please enter the new password a second time.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    """Change one's own password: the current one first."""
+
+    current = PasswordField(
+        _l("Current password"),
+        validators=[
+            InputRequired(message=_l("Please enter your current password.")),
+            Length(max=1024),
+        ],
+    )
+
+
+class UserForm(FlaskForm):
+    """An account as an administrator sees it. Email is fixed once the account exists."""
+
+    email = EmailField(
+        _l("Email"),
+        validators=[
+            InputRequired(message=_l("Please enter an email address.")),
+            Length(max=254),
+        ],
+    )
+    role = RadioField(_l("Role"), validate_choice=False)
+    districts = MultiCheckboxField(_l("Districts"), validate_choice=False)
+    active = BooleanField(_l("May log in"), default=True)

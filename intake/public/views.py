@@ -152,6 +152,10 @@ def thanks(slug: str):
 def _render_form(wtform: PublicForm, status: int, page_index: int):
     """Render one page of a form; its key and token must never come from a cache."""
     csrf_expired = bool(wtform.csrf_token.errors) if status == 422 else False
+    if csrf_expired:
+        # Like every POST without a valid token this is a 400, but the page keeps
+        # every answer and asks to send again, so nothing typed is lost.
+        status = 400
     view = page_view(wtform, page_index)
     errors = [q for q in view.questions if q.field is not None and q.field.errors]
     response = make_response(
