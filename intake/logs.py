@@ -13,14 +13,16 @@ import re
 from flask import Flask
 
 _QUERY = re.compile(r"(\"[A-Z]+ [^\"?\s]*)\?[^\"\s]*")
+# Paths that are secrets themselves: password links (and invitation/kiosk links).
+_TOKEN_PATH = re.compile(r"(\"[A-Z]+ /(?:admin/reset|i|k)/)[^\"?\s/]+")
 
 
 class RedactQueryStrings(logging.Filter):
-    """Cut query strings out of request lines such as werkzeug's access log."""
+    """Cut query strings and token paths out of request lines (werkzeug's access log)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _QUERY.sub(r"\1?[redacted]", message)
+        redacted = _TOKEN_PATH.sub(r"\1[redacted]", _QUERY.sub(r"\1?[redacted]", message))
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True

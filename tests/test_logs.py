@@ -30,3 +30,16 @@ def test_served_requests_log_no_prefilled_answers(live_log_server, caplog):
     text = caplog.text
     assert "GET /f/volunteer?[redacted]" in text
     assert "canary" not in text.lower()
+
+
+def test_password_link_tokens_are_not_logged():
+    record = logging.LogRecord(
+        "werkzeug", logging.INFO, __file__, 1,
+        '%s - - [%s] "%s" %s -',
+        ("127.0.0.1", "x", "POST /admin/reset/eyJ1IjoxfQ.secret.sig?lang=de HTTP/1.1", "302"),
+        None,
+    )  # fmt: skip
+    RedactQueryStrings().filter(record)
+    message = record.getMessage()
+    assert "secret" not in message
+    assert '"POST /admin/reset/[redacted]?[redacted] HTTP/1.1" 302' in message
