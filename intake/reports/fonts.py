@@ -40,9 +40,10 @@ class FontFile:
         return f"intake-font:{self.family}"
 
 
+ARABIC = FontFile("IntakeArabic", "fontpkg_noto_sans_arabic", "files/NotoSansArabic[wdth,wght].ttf")
 FONTS = (
     FontFile("IntakeSans", "fontpkg_noto_sans", "files/NotoSans[wdth,wght].ttf"),
-    FontFile("IntakeArabic", "fontpkg_noto_sans_arabic", "files/NotoSansArabic[wdth,wght].ttf"),
+    ARABIC,
     FontFile(
         "IntakeEthiopic",
         "justmytype_intl_africa",

@@ -22,7 +22,7 @@ from markupsafe import Markup, escape
 from xhtml2pdf import pisa
 from xhtml2pdf.config.resources import ResourceAccessPolicy
 
-from intake.reports import fonts
+from intake.reports import fonts, shaping
 from intake.reports.summary import Summary
 
 RENDER_SECONDS = 120
@@ -75,7 +75,8 @@ def html_to_pdf(html: str) -> bytes:
     """Convert our own HTML to PDF bytes; raise on missing glyphs, errors or warnings."""
     fonts.check(_visible_text(html))
     out = io.BytesIO()
-    with _captured_warnings() as warnings:
+    shaped = {str(fonts.ARABIC.path)}
+    with _captured_warnings() as warnings, shaping.shaping(shaped):
         result = pisa.CreatePDF(
             html,
             dest=out,
