@@ -163,6 +163,15 @@ def test_demo_forms_load_and_validate(path):
             "fields: [{name: age, type: integer, label: {de: Alter}, placeholder: '42'}]",
             "field 'age' (fields[0]): unknown key 'placeholder'",
         ),
+        (
+            "fields: [{name: note, type: text, label: {de: Notiz}, report_languages: offered}]",
+            "field 'note' (fields[0]): only choice fields have 'report_languages'",
+        ),
+        (
+            "fields: [{name: langs, type: multiple_choice, label: {de: Sprachen},"
+            " report_languages: spoken, choices: [{value: ar, label: {de: Arabisch}}]}]",
+            "field 'langs' (fields[0]): 'report_languages' must be 'offered' or 'needed'",
+        ),
     ],
 )
 def test_bad_definition_is_refused_with_a_located_message(snippet, problem):

@@ -1070,3 +1070,19 @@ def test_corrupted_workbooks_never_crash(tmp_path_factory: pytest.TempPathFactor
     path = tmp_path_factory.mktemp("corrupt") / "upload.xlsx"
     path.write_bytes(bytes(data))
     _outcome(path)
+
+
+def test_report_languages_column_is_read(tmp_path: Path) -> None:
+    definition = _demo("volunteer")
+    data = write_xlsform(definition, [])
+    back, _notices = _reimport(tmp_path, data, "volunteer.xlsx")
+    fluent = next(f for f in back["fields"] if f["name"] == "languages_fluent")
+    assert fluent["report_languages"] == "offered"
+
+
+def test_report_languages_column_must_name_a_role(tmp_path: Path) -> None:
+    header = SURVEY_HEADER + ["intake_report_languages"]
+    path = workbook(tmp_path, [header, q("integer", "a") + ["spoken"]])
+    assert problems_of(path) == [
+        "survey sheet, row 2, column 'intake_report_languages': write offered or needed"
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -46,10 +47,14 @@ def report(
     if not out.parent.is_dir():
         raise click.BadParameter(f"the folder {out.parent} does not exist", param_hint="--out")
     form, _version, definition = found
-    click.echo("Counting answers ...")
+    started = time.perf_counter()
+    click.echo("1/3 Counting answers ...")
     summary = build_summary(form, definition, districts, params, may_see_personal=True)
-    click.echo(f"Rendering {summary.total} responses to PDF ...")
+    click.echo(
+        f"2/3 Rendering the summary of {summary.total} responses to PDF "
+        f"({time.perf_counter() - started:.1f} s so far) ..."
+    )
     pdf = render_summary(summary)
     out.write_bytes(pdf)
     audit.record("report.cli", None, f"report:{district}/{form_slug} appendix={appendix}")
-    click.echo(f"Wrote {out} ({len(pdf) // 1024} KB).")
+    click.echo(f"3/3 Wrote {out} ({len(pdf) // 1024} KB) in {time.perf_counter() - started:.1f} s.")

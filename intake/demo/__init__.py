@@ -179,11 +179,21 @@ def synthetic_responses(
     per_form_and_district: int,
     progress: Callable[[int, int], None] | None = None,
     seed_value: int | None = None,
+    districts: list[District] | None = None,
+    form_slugs: tuple[str, ...] | None = None,
 ) -> int:
-    """Insert N made-up responses per demo form per district, in fast bulk statements."""
+    """Insert N made-up responses per demo form per district, in fast bulk statements.
+
+    `districts` and `form_slugs` narrow it (benchmarks fill one form in one district).
+    """
     rng = random.Random(seed_value)  # noqa: S311 - demo data, not security
-    districts = list(db.session.scalars(sa.select(District).order_by(District.slug)))
-    newest = [(version, definition) for _form, version, definition in all_published()]
+    if districts is None:
+        districts = list(db.session.scalars(sa.select(District).order_by(District.slug)))
+    newest = [
+        (version, definition)
+        for form, version, definition in all_published()
+        if form_slugs is None or form.slug in form_slugs
+    ]
     total = per_form_and_district * len(districts) * len(newest)
     done = 0
     batch = 1000

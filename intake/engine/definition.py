@@ -81,7 +81,11 @@ FIELD_KEYS = {
     "constraint_message",
     "choice_filter",
     "other",
+    "report_languages",
 }
+#: `report_languages` on a choice field whose values are language codes: the PDF summary
+#: sets the languages volunteers offer against the languages newcomers speak, per district.
+REPORT_LANGUAGE_ROLES = ("offered", "needed")
 DEFAULT_MAX_LENGTH = {"text": 200, "textarea": 4000, "email": 254, "phone": 40}
 
 
@@ -247,7 +251,7 @@ def _field(
     if ftype in CHOICE_TYPES:
         _choice_keys(field, out, ftype, where, langs, default, problems)
     else:
-        for key in ("choices", "choice_filter", "other", "appearance"):
+        for key in ("choices", "choice_filter", "other", "appearance", "report_languages"):
             if key in field:
                 problems.append(f"{where}: only choice fields have '{key}'")
     if ftype in NUMBER_TYPES:
@@ -285,6 +289,16 @@ def _choice_keys(
     if appearance not in allowed:
         problems.append(f"{where}: 'appearance' must be one of {', '.join(allowed)}")
     out["appearance"] = appearance
+    if "report_languages" in field:
+        role = field["report_languages"]
+        if ftype not in ("single_choice", "multiple_choice"):
+            problems.append(
+                f"{where}: only a single or multiple choice can have 'report_languages'"
+            )
+        elif role not in REPORT_LANGUAGE_ROLES:
+            problems.append(f"{where}: 'report_languages' must be 'offered' or 'needed'")
+        else:
+            out["report_languages"] = role
     if "other" in field:
         if ftype == "rating":
             problems.append(f"{where}: a rating has no 'other' answer")
@@ -506,6 +520,11 @@ class FieldDef:
     @property
     def choice_filter(self) -> str | None:
         return self.raw.get("choice_filter")
+
+    @property
+    def report_languages(self) -> str | None:
+        """'offered' or 'needed' for a choice of languages the summary compares, else None."""
+        return self.raw.get("report_languages")
 
     @property
     def other(self) -> bool:

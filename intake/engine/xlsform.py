@@ -43,6 +43,7 @@ from intake.engine.definition import (
     DEFAULT_MAX_LENGTH,
     LANG_RE,
     NAME_RE,
+    REPORT_LANGUAGE_ROLES,
     SLUG_RE,
     VALUE_RE,
     DefinitionError,
@@ -312,6 +313,7 @@ _SURVEY_COLUMNS = {
     "intake_type",
     "intake_personal",
     "intake_prefill",
+    "intake_report_languages",
     "intake_max_length",
     "intake_min",
     "intake_max",
@@ -1195,6 +1197,13 @@ class _Reader:
                     field[key] = True
                 elif word not in _FALSE_WORDS:
                     self.report.add(f"{where}, column '{found[0]}'", "write yes or no")
+        found = self._value(row, "intake_report_languages")
+        if found:
+            word = found[1].strip().lower()
+            if word in REPORT_LANGUAGE_ROLES:
+                field["report_languages"] = word
+            else:
+                self.report.add(f"{where}, column '{found[0]}'", "write offered or needed")
         for key in ("max_length", "min", "max"):
             found = self._value(row, f"intake_{key}")
             if found:
@@ -1470,6 +1479,7 @@ _HANDLED_SURVEY_KEYS = {
     "intake_type",
     "intake_personal",
     "intake_prefill",
+    "intake_report_languages",
     "intake_max_length",
     "intake_min",
     "intake_max",
@@ -1659,6 +1669,7 @@ _INTAKE_COLUMNS = (
     "intake_type",
     "intake_personal",
     "intake_prefill",
+    "intake_report_languages",
     "intake_max_length",
     "intake_min",
     "intake_max",
@@ -1676,6 +1687,8 @@ def _intake_values(fields: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         for key in ("personal", "prefill"):
             if fdef.get(key):
                 values[f"intake_{key}"] = "yes"
+        if fdef.get("report_languages"):
+            values["intake_report_languages"] = fdef["report_languages"]
         max_length = fdef.get("max_length")
         if max_length is not None and max_length != DEFAULT_MAX_LENGTH.get(fdef["type"]):
             values["intake_max_length"] = max_length

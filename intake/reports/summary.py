@@ -66,6 +66,15 @@ class RosterRow:
 
 
 @dataclass
+class LanguageMatchRow:
+    """One language: volunteers who offer it and newcomers who speak it, per district."""
+
+    label: str
+    offered: list[int]
+    needed: list[int]
+
+
+@dataclass
 class Summary:
     """Everything the PDF shows, already scoped to the user's districts."""
 
@@ -79,6 +88,16 @@ class Summary:
     total: int
     languages: list[CountRow]
     questions: list[QuestionCounts]
+    #: Responses per source/campaign (the `src=` of the link, or an event).
+    sources: list[CountRow] = field(default_factory=list)
+    #: Responses per month, or per week when the responses span less than two months.
+    over_time: list[CountRow] = field(default_factory=list)
+    over_time_unit: str = "month"
+    #: With a start date: every response up to the end of the period (new + earlier).
+    up_to_end: list[int] | None = None
+    #: Languages volunteers offer against languages newcomers speak (all forms whose
+    #: definitions mark such fields with `report_languages`), per district.
+    language_match: list[LanguageMatchRow] = field(default_factory=list)
     text_answers: list[TextAnswers] = field(default_factory=list)
     roster_labels: list[str] = field(default_factory=list)
     roster: list[RosterRow] = field(default_factory=list)
@@ -94,11 +113,14 @@ def build_summary(
     """Compute the summary of `form` over `districts` and the period in `params`."""
     lang = params.lang
     ids = [d.id for d in districts]
-    scope = [Response.form_id == form.id, Response.district_id.in_(ids)]
+    common = [Response.district_id.in_(ids)]  # districts and period, any form
+    scope_start = None
     if params.start_utc:
-        scope.append(Response.created_at >= params.start_utc)
+        scope_start = Response.created_at >= params.start_utc
+        common.append(scope_start)
     if params.end_utc:
-        scope.append(Response.created_at < params.end_utc)
+        common.append(Response.created_at < params.end_utc)
+    scope = [Response.form_id == form.id, *common]
 
     per_district = dict(
         db.session.execute(
@@ -115,6 +137,19 @@ def build_summary(
 
     languages = _language_rows(scope, ids, total, lang)
     questions = _question_counts(definition, scope, ids, totals, lang)
+    sources = _source_rows(scope, ids, total)
+    over_time, unit = _time_rows(scope, ids, total, lang)
+    up_to_end = None
+    if params.start_utc:
+        before_end = [c for c in scope if c is not scope_start]
+        counted = dict(
+            db.session.execute(
+                sa.select(Response.district_id, sa.func.count())
+                .where(*before_end)
+                .group_by(Response.district_id)
+            ).all()
+        )
+        up_to_end = [counted.get(i, 0) for i in ids]
     summary = Summary(
         form_title=definition.title(lang).text,
         district_names=[d.name for d in districts],
@@ -126,6 +161,11 @@ def build_summary(
         total=total,
         languages=languages,
         questions=questions,
+        sources=sources,
+        over_time=over_time,
+        over_time_unit=unit,
+        up_to_end=up_to_end,
+        language_match=_language_match(common, ids, lang),
     )
     if params.appendix in ("text", "roster"):
         summary.text_answers = _text_answers(definition, scope, lang)
@@ -183,6 +223,127 @@ def _language_rows(scope, ids: list[int], total: int, lang: str) -> list[CountRo
     return sorted(rows, key=lambda r: (-r.total, r.label))
 
 
+def _language_match(common, ids: list[int], lang: str) -> list[LanguageMatchRow]:
+    """Per language and district: responses offering it and responses needing it.
+
+    Empty unless some published form offers languages and some form needs them.
+    """
+    from intake.storage.forms import all_published
+
+    fields: dict[str, list[tuple[int, str]]] = {"offered": [], "needed": []}
+    for form, _version, definition in all_published():
+        for fdef in definition.fields:
+            if fdef.report_languages:
+                fields[fdef.report_languages].append((form.id, fdef.name))
+    if not fields["offered"] or not fields["needed"]:
+        return []
+    counts: dict[str, dict[str, dict[int, int]]] = {
+        role: defaultdict(lambda: defaultdict(int)) for role in fields
+    }
+    for role, pairs in fields.items():
+        which = sa.or_(
+            *(sa.and_(Response.form_id == fid, Answer.field == name) for fid, name in pairs)
+        )
+        for value, district_id, n in db.session.execute(
+            sa.select(Answer.value, Response.district_id, sa.func.count(sa.distinct(Response.id)))
+            .join(Response, Answer.response_id == Response.id)
+            .where(*common, which)
+            .group_by(Answer.value, Response.district_id)
+        ):
+            counts[role][value][district_id] += n
+    values = set(counts["offered"]) | set(counts["needed"])
+    rows = [
+        LanguageMatchRow(
+            label=language_label(value, lang),
+            offered=[counts["offered"].get(value, {}).get(i, 0) for i in ids],
+            needed=[counts["needed"].get(value, {}).get(i, 0) for i in ids],
+        )
+        for value in values
+    ]
+    return sorted(rows, key=lambda r: (-sum(r.needed), -sum(r.offered), r.label))
+
+
+def _source_rows(scope, ids: list[int], total: int) -> list[CountRow]:
+    """Responses per source or campaign; responses without one are counted as such."""
+    from flask_babel import gettext as _
+
+    counts: dict[str | None, dict[int, int]] = defaultdict(dict)
+    for source, district_id, n in db.session.execute(
+        sa.select(Response.source, Response.district_id, sa.func.count())
+        .where(*scope)
+        .group_by(Response.source, Response.district_id)
+    ):
+        counts[source][district_id] = n
+    rows = []
+    for source, by_district in counts.items():
+        row_total = sum(by_district.values())
+        rows.append(
+            CountRow(
+                label=source or _("Without a campaign (direct link or the start page)"),
+                counts=[by_district.get(i, 0) for i in ids],
+                total=row_total,
+                percent=_percent(row_total, total),
+            )
+        )
+    return sorted(rows, key=lambda r: (-r.total, r.label))
+
+
+def _hour_bucket(column):
+    """The UTC hour of a timestamp as text, in SQL (German time differs by whole hours)."""
+    if db.engine.dialect.name == "sqlite":
+        return sa.func.strftime("%Y-%m-%d %H", column)
+    return sa.func.to_char(column, "YYYY-MM-DD HH24")
+
+
+def _time_rows(scope, ids: list[int], total: int, lang: str) -> tuple[list[CountRow], str]:
+    """Responses per local month (or week, for a short span), oldest first.
+
+    SQL counts per UTC hour (at most 24 rows a day); the hours are put into local
+    months or weeks here, so month ends follow German time, not UTC.
+    """
+    from datetime import UTC, timedelta
+
+    from flask_babel import format_date
+    from flask_babel import gettext as _
+
+    bucket = _hour_bucket(Response.created_at)
+    per_hour: list[tuple[datetime, int, int]] = []
+    for hour, district_id, n in db.session.execute(
+        sa.select(bucket, Response.district_id, sa.func.count())
+        .where(*scope)
+        .group_by(bucket, Response.district_id)
+    ):
+        moment = datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(LOCAL_TZ)
+        per_hour.append((moment, district_id, n))
+    if not per_hour:
+        return [], "month"
+    first = min(m for m, _d, _n in per_hour)
+    last = max(m for m, _d, _n in per_hour)
+    weekly = (last - first) < timedelta(days=62)
+    counts: dict[object, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for moment, district_id, n in per_hour:
+        day = moment.date()
+        key = day - timedelta(days=day.weekday()) if weekly else day.replace(day=1)
+        counts[key][district_id] += n
+    rows = []
+    for key in sorted(counts):
+        by_district = counts[key]
+        row_total = sum(by_district.values())
+        if weekly:
+            label = _("Week from %(date)s", date=format_date(key, "medium"))
+        else:
+            label = format_date(key, "MMMM yyyy")
+        rows.append(
+            CountRow(
+                label=label,
+                counts=[by_district.get(i, 0) for i in ids],
+                total=row_total,
+                percent=_percent(row_total, total),
+            )
+        )
+    return rows, "week" if weekly else "month"
+
+
 def _question_counts(
     definition: FormDefinition, scope, ids: list[int], totals: list[int], lang: str
 ) -> list[QuestionCounts]:
@@ -200,14 +361,25 @@ def _question_counts(
         )
         for name, value, district_id, n in rows:
             counts[name][value][district_id] = n
-        rows = db.session.execute(
-            sa.select(Answer.field, Response.district_id, sa.func.count(sa.distinct(Response.id)))
-            .join(Response, Answer.response_id == Response.id)
-            .where(*scope, Answer.field.in_(names))
-            .group_by(Answer.field, Response.district_id)
-        )
-        for name, district_id, n in rows:
-            answered[name][district_id] = n
+        # One value per response, except for multiple choice: there the responses that
+        # answered must be counted apart (the expensive part, so only there).
+        for name in names:
+            for by_district in counts[name].values():
+                for district_id, n in by_district.items():
+                    answered[name][district_id] = answered[name].get(district_id, 0) + n
+        multiple = [f.name for f in counted if f.type == "multiple_choice"]
+        if multiple:
+            answered.update({name: {} for name in multiple})
+            rows = db.session.execute(
+                sa.select(
+                    Answer.field, Response.district_id, sa.func.count(sa.distinct(Response.id))
+                )
+                .join(Response, Answer.response_id == Response.id)
+                .where(*scope, Answer.field.in_(multiple))
+                .group_by(Answer.field, Response.district_id)
+            )
+            for name, district_id, n in rows:
+                answered[name][district_id] = n
     places = _municipality_names() if any(f.type == "municipality" for f in counted) else {}
     total = sum(totals)
     out = []
