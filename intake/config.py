@@ -55,6 +55,11 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # (reset links from the CLI, emails). Development uses the local server.
         "PUBLIC_URL": None,
         "RESET_LINK_HOURS": 72,
+        # A PDF summary with more appendix rows than this is made in the background
+        # (progress page, download when ready); its file is kept this many hours.
+        "PDF_INLINE_MAX_ROWS": 3000,
+        "REPORT_JOB_HOURS": 24,
+        "REPORT_FOLDER": None,  # default: instance/reports
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": True,

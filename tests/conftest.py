@@ -36,6 +36,7 @@ def app(tmp_path):
             "SECRET_KEY": secrets.token_urlsafe(48),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}",
             "SESSION_COOKIE_SECURE": False,
+            "REPORT_FOLDER": str(tmp_path / "reports"),
         }
     )
     with app.app_context():

@@ -109,6 +109,7 @@ def _route_values(app) -> dict[str, str | int]:
             "user_id": user.id,
             "token": accounts.reset_token(user),
             "fmt": "csv",
+            "job_id": "no-such-job",
         }
 
 

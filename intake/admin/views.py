@@ -6,7 +6,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import Response as HttpResponse
-from flask import abort, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -15,6 +15,7 @@ from intake.admin import bp
 from intake.errors import render_error
 from intake.extensions import db
 from intake.i18n import current_language
+from intake.reports import jobs
 from intake.reports import params as report_params
 from intake.reports.pdf import render_summary
 from intake.reports.summary import build_summary
@@ -91,6 +92,13 @@ def report_pdf(district: str, form_slug: str):
     if params.appendix == "roster" and not current_user.sees_personal_data:
         audit.record("report.pdf", current_user, target, outcome="denied")
         abort(403)
+    rows = jobs.appendix_rows(form, definition, districts, params)
+    if rows > current_app.config["PDF_INLINE_MAX_ROWS"]:
+        raw = {key: args.get(key) for key in ("from", "to", "appendix")}
+        raw["lang"] = params.lang
+        job = jobs.start(current_user, district, form_slug, raw)
+        audit.record("report.job", current_user, f"{target} appendix={params.appendix}")
+        return redirect(url_for("admin.report_job", job_id=job.id), code=303)
     try:
         summary = build_summary(
             form, definition, districts, params, current_user.sees_personal_data
@@ -106,3 +114,51 @@ def report_pdf(district: str, form_slug: str):
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def _job_or_404(job_id: str):
+    job = jobs.find(job_id, current_user)
+    if job is None:
+        abort(404)
+    return job
+
+
+@bp.get("/jobs/<job_id>")
+@login_required
+def report_job(job_id: str):
+    """Progress of a summary made in the background, and its download when ready."""
+    job = _job_or_404(job_id)
+    return render_template(
+        "admin/report_job.html",
+        job=job,
+        state=jobs.state_of(job),
+        ready=jobs.path_of(job) is not None,
+    )
+
+
+@bp.get("/jobs/<job_id>.json")
+@login_required
+def report_job_status(job_id: str):
+    """The job's state for the progress bar (polled by intake.js)."""
+    job = _job_or_404(job_id)
+    return {
+        "state": jobs.state_of(job),
+        "progress": job.progress,
+        "download": url_for("admin.report_job_download", job_id=job.id)
+        if jobs.path_of(job)
+        else None,
+    }
+
+
+@bp.get("/jobs/<job_id>/download")
+@login_required
+def report_job_download(job_id: str):
+    """The finished PDF, for the user who asked for it."""
+    job = _job_or_404(job_id)
+    path = jobs.path_of(job)
+    target = f"report:{job.district}/{job.form_slug}"
+    if path is None:
+        abort(404)
+    audit.record("report.pdf", current_user, f"{target} appendix={job.params.get('appendix')}")
+    filename = f"intake-{job.district}-{job.form_slug}-{job.created_at.date().isoformat()}.pdf"
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=filename)

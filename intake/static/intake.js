@@ -21,5 +21,27 @@
         });
       });
     }
+    // A summary made in the background: follow its progress without reloading, and
+    // offer the download when it is ready. (Without JavaScript the page reloads.)
+    var job = document.querySelector("[data-job-status]");
+    if (job) {
+      var bar = job.querySelector("progress");
+      var state = job.querySelector("[data-job-state]");
+      var poll = function () {
+        fetch(job.getAttribute("data-job-status"), { credentials: "same-origin" })
+          .then(function (response) { return response.json(); })
+          .then(function (data) {
+            bar.value = data.progress;
+            if (data.state === "done" || data.state === "failed") {
+              window.location.reload();
+              return;
+            }
+            state.textContent = job.getAttribute("data-label-" + data.state) || state.textContent;
+            window.setTimeout(poll, 1500);
+          })
+          .catch(function () { window.setTimeout(poll, 5000); });
+      };
+      window.setTimeout(poll, 1000);
+    }
   });
 })();

@@ -200,3 +200,26 @@ class AuditEvent(db.Model):
     target: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     outcome: so.Mapped[str] = so.mapped_column(sa.String(16), default="ok")
     user: so.Mapped[User | None] = so.relationship()
+
+
+class ReportJob(db.Model):
+    """A PDF summary made in the background, for the user who asked for it only.
+
+    The file lies in instance/reports/<id>.pdf; it holds what the report holds, so it
+    is removed with the job REPORT_JOB_HOURS after it was asked for.
+    """
+
+    STATES = ("queued", "running", "done", "failed")
+
+    id: so.Mapped[str] = so.mapped_column(sa.String(32), primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"))
+    #: What was asked: district slug (or all), form slug, and the report parameters.
+    district: so.Mapped[str] = so.mapped_column(sa.String(64))
+    form_slug: so.Mapped[str] = so.mapped_column(sa.String(64))
+    params: so.Mapped[dict] = so.mapped_column(sa.JSON)
+    state: so.Mapped[str] = so.mapped_column(sa.String(16), default="queued")
+    #: 0-100, by step: counting, laying out, writing.
+    progress: so.Mapped[int] = so.mapped_column(default=0)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    filename: so.Mapped[str | None] = so.mapped_column(sa.String(128))

@@ -32,3 +32,29 @@ def test_coordinator_downloads_district_pdf(
     assert "Ich helfe gern in Bingen." in text
     assert download.value.suggested_filename.startswith("intake-mainz-bingen-volunteer-")
     context.close()
+
+
+def test_background_summary_shows_progress_then_the_download(
+    app, submit, create_user, live_server, browser, screenshots
+):
+    app.config["PDF_INLINE_MAX_ROWS"] = 0  # every summary with an appendix goes to a job
+    submit("volunteer", dict(VOLUNTEER_ANSWERS, experience="Hintergrund im Browser"))
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="de-DE")
+    page = context.new_page()
+    page.goto(f"{live_server}/admin/login")
+    page.get_by_label("E-Mail").fill("mz@example.org")
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+    page.goto(f"{live_server}/admin/reports/mainz-bingen/volunteer.pdf?appendix=text")
+    assert "/admin/jobs/" in page.url
+    link = page.get_by_role("link", name="PDF herunterladen")
+    link.wait_for(timeout=30_000)  # the page follows the job by itself
+    page.screenshot(path=screenshots / "admin-report-job-de.png", full_page=True)
+    with page.expect_download() as download:
+        link.click()
+    pdf = download.value.path().read_bytes()
+    reader = PdfReader(io.BytesIO(pdf))
+    text = unicodedata.normalize("NFKC", "\n".join(p.extract_text() for p in reader.pages))
+    assert "Hintergrund im Browser" in text
+    context.close()

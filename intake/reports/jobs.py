@@ -1,0 +1,175 @@
+"""PDF summaries made in the background, so no request waits for a long render.
+
+A summary whose appendix has more rows than PDF_INLINE_MAX_ROWS is not rendered in the
+request: a ReportJob row is written, a worker thread of this process makes the PDF
+into instance/reports/<id>.pdf, and the browser follows the job's progress on its page
+and downloads the file when it is ready. The job lives in the database, so any app
+process can answer for its progress; the file must then be on storage they share (the
+instance folder). A job and its file are deleted REPORT_JOB_HOURS after it was asked for
+(`expire`, run whenever a job starts); until then its owner may download it again.
+
+Plain module: no request access. The caller has checked who may see what; a job
+carries the user and re-checks the districts when it runs.
+"""
+
+from __future__ import annotations
+
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask_babel import force_locale
+
+from intake import scope
+from intake.extensions import db
+from intake.reports import params as report_params
+from intake.reports.pdf import render_summary
+from intake.reports.summary import TEXT_TYPES, build_summary
+from intake.storage.forms import published
+from intake.storage.models import Answer, District, Form, ReportJob, Response, User, utcnow
+
+#: One render at a time: PDF rendering is CPU-bound and holds a process-wide lock.
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-report")
+
+
+def appendix_rows(form: Form, definition, districts: list[District], params) -> int:
+    """How many appendix rows a summary would print (what makes a render long)."""
+    if params.appendix == "none":
+        return 0
+    names = [f.name for f in definition.fields if f.type in TEXT_TYPES]
+    where = [Response.form_id == form.id, Response.district_id.in_([d.id for d in districts])]
+    if params.start_utc:
+        where.append(Response.created_at >= params.start_utc)
+    if params.end_utc:
+        where.append(Response.created_at < params.end_utc)
+    rows = 0
+    if names:
+        rows += db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Answer)
+            .join(Response, Answer.response_id == Response.id)
+            .where(*where, Answer.field.in_(names))
+        )
+    if params.appendix == "roster":
+        rows += db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(*where))
+    return rows
+
+
+def folder() -> Path:
+    """Where finished PDFs wait for their download (REPORT_FOLDER, default instance/reports)."""
+    path = Path(
+        current_app.config.get("REPORT_FOLDER") or Path(current_app.instance_path) / "reports"
+    )
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def start(user: User, district: str, form_slug: str, params: dict[str, str | None]) -> ReportJob:
+    """Queue a summary for `user`; the raw parameters are parsed again when it runs."""
+    job = ReportJob(
+        id=secrets.token_urlsafe(18),
+        user_id=user.id,
+        district=district,
+        form_slug=form_slug,
+        params=params,
+    )
+    expire()
+    db.session.add(job)
+    db.session.commit()
+    app = current_app._get_current_object()
+    _executor.submit(_run, app, job.id)
+    return job
+
+
+def find(job_id: str, user: User) -> ReportJob | None:
+    """The job, if it belongs to `user` (anyone else gets None, like a missing job)."""
+    job = db.session.get(ReportJob, job_id)
+    if job is None or job.user_id != user.id:
+        return None
+    return job
+
+
+#: A job still not finished after this long was lost with its process (a restart).
+STALE_AFTER = timedelta(minutes=15)
+
+
+def state_of(job: ReportJob) -> str:
+    """The job's state, where a job abandoned by a stopped process counts as failed."""
+    if job.state in ("queued", "running") and utcnow() - job.created_at > STALE_AFTER:
+        return "failed"
+    return job.state
+
+
+def path_of(job: ReportJob) -> Path | None:
+    if job.state != "done" or not job.filename:
+        return None
+    path = folder() / job.filename
+    return path if path.is_file() else None
+
+
+def _set(job_id: str, **values) -> None:
+    db.session.execute(sa.update(ReportJob).where(ReportJob.id == job_id).values(**values))
+    db.session.commit()
+
+
+def _run(app: Flask, job_id: str) -> None:
+    """Make the PDF of one job (in the worker thread)."""
+    with app.app_context():
+        try:
+            _make(job_id)
+        except Exception:  # the job says so; the log names the type, never data
+            app.logger.exception("report job failed")
+            db.session.rollback()
+            _set(job_id, state="failed", finished_at=utcnow())
+        finally:
+            db.session.remove()
+
+
+def _make(job_id: str) -> None:
+    job = db.session.get(ReportJob, job_id)
+    user = db.session.get(User, job.user_id)
+    _set(job_id, state="running", progress=10)
+    # The user's districts are looked up again: access may have changed meanwhile.
+    districts = scope.districts_for(user, job.district)
+    form, _version, definition = published(job.form_slug)
+    raw = job.params
+    params, problems = report_params.parse(
+        raw.get("from"), raw.get("to"), raw.get("lang"), raw.get("appendix"), "de"
+    )
+    if problems:
+        raise ValueError("invalid parameters")
+    with force_locale(params.lang):
+        summary = build_summary(form, definition, districts, params, user.sees_personal_data)
+    _set(job_id, progress=40)
+    pdf = render_summary(summary)
+    _set(job_id, progress=90)
+    name = f"{job_id}.pdf"
+    target = folder() / name
+    partial = target.with_suffix(".part")
+    partial.write_bytes(pdf)
+    partial.chmod(0o600)
+    partial.replace(target)  # whole or not at all
+    _set(job_id, state="done", progress=100, filename=name, finished_at=utcnow())
+
+
+def expire(hours: int | None = None) -> int:
+    """Delete jobs (and files) older than REPORT_JOB_HOURS; returns how many."""
+    hours = current_app.config["REPORT_JOB_HOURS"] if hours is None else hours
+    cutoff = utcnow() - timedelta(hours=hours)
+    old = db.session.scalars(sa.select(ReportJob).where(ReportJob.created_at < cutoff)).all()
+    for job in old:
+        discard(job, commit=False)
+    db.session.commit()
+    return len(old)
+
+
+def discard(job: ReportJob, commit: bool = True) -> None:
+    """Delete a job and its file."""
+    if job.filename:
+        (folder() / job.filename).unlink(missing_ok=True)
+    db.session.delete(job)
+    if commit:
+        db.session.commit()

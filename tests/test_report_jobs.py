@@ -1,0 +1,128 @@
+"""Large PDF summaries are made in the background with a progress page and a download."""
+
+from __future__ import annotations
+
+import io
+import time
+import unicodedata
+
+import pytest
+import sqlalchemy as sa
+from pypdf import PdfReader
+
+from intake.extensions import db
+from intake.storage.models import AuditEvent, ReportJob
+from tests.conftest import VOLUNTEER_ANSWERS
+
+
+@pytest.fixture
+def background(app):
+    """Every summary with an appendix goes to the background."""
+    app.config["PDF_INLINE_MAX_ROWS"] = 0
+
+
+@pytest.fixture
+def mainz(create_user, auth):
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    auth.login("mz@example.org")
+
+
+def wait_for(client, job_url: str, seconds: float = 60) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = client.get(job_url + ".json").get_json()
+        if status["state"] in ("done", "failed"):
+            return status
+        time.sleep(0.2)
+    raise AssertionError("the job did not finish")
+
+
+def test_long_summary_is_made_in_the_background(app, client, submit, background, mainz):
+    submit("volunteer", dict(VOLUNTEER_ANSWERS, experience="Im Hintergrund gerendert"))
+    response = client.get("/admin/reports/mainz-bingen/volunteer.pdf?lang=en&appendix=text")
+    assert response.status_code == 303
+    job_url = response.headers["Location"]
+    assert job_url.startswith("/admin/jobs/")
+    page = client.get(job_url + "?lang=en")
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    status = wait_for(client, job_url)
+    assert status["state"] == "done" and status["progress"] == 100
+    ready = client.get(job_url + "?lang=en").get_data(as_text=True)
+    assert "Download the PDF" in ready
+    pdf = client.get(status["download"])
+    data = pdf.get_data()
+    pdf.close()
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.headers["Cache-Control"] == "no-store"
+    text = unicodedata.normalize(
+        "NFKC", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    )
+    assert "Im Hintergrund gerendert" in text
+    assert "Volunteer with us" in text  # in the language asked for
+    with app.app_context():
+        actions = [e.action for e in db.session.scalars(sa.select(AuditEvent))]
+    assert "report.job" in actions and "report.pdf" in actions
+
+
+def test_summary_without_appendix_stays_in_the_request(client, submit, background, mainz):
+    submit("volunteer", VOLUNTEER_ANSWERS)
+    response = client.get("/admin/reports/mainz-bingen/volunteer.pdf?appendix=none")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+
+
+def test_jobs_are_for_their_owner_only(app, client, submit, background, mainz, create_user):
+    submit("volunteer", VOLUNTEER_ANSWERS)
+    job_url = client.get("/admin/reports/mainz-bingen/volunteer.pdf").headers["Location"]
+    status = wait_for(client, job_url)
+    create_user("other@example.org", districts=("mainz-bingen",))
+    other = app.test_client()
+    from tests.conftest import AuthActions
+
+    AuthActions(other).login("other@example.org")
+    assert other.get(job_url).status_code == 404
+    assert other.get(job_url + ".json").status_code == 404
+    assert other.get(status["download"]).status_code == 404
+    assert app.test_client().get(status["download"]).status_code == 302  # to the login
+
+
+def test_old_jobs_and_files_are_deleted(app, client, submit, background, mainz):
+    submit("volunteer", VOLUNTEER_ANSWERS)
+    job_url = client.get("/admin/reports/mainz-bingen/volunteer.pdf").headers["Location"]
+    wait_for(client, job_url)
+    from intake.reports import jobs
+
+    with app.app_context():
+        job = db.session.scalar(sa.select(ReportJob))
+        path = jobs.path_of(job)
+        assert path is not None and path.is_file()
+        assert jobs.expire(hours=1) == 0
+        job.created_at = job.created_at.replace(year=job.created_at.year - 1)
+        db.session.commit()
+        assert jobs.expire() == 1
+        assert not path.exists()
+    assert client.get(job_url).status_code == 404
+
+
+def test_job_lost_with_its_process_shows_as_failed(app, client, mainz):
+    from datetime import timedelta
+
+    from intake.storage.models import User, utcnow
+
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == "mz@example.org"))
+        db.session.add(
+            ReportJob(
+                id="lost-job",
+                user_id=user.id,
+                district="mainz-bingen",
+                form_slug="volunteer",
+                params={},
+                state="running",
+                created_at=utcnow() - timedelta(hours=1),
+            )
+        )
+        db.session.commit()
+    assert client.get("/admin/jobs/lost-job.json").get_json()["state"] == "failed"
+    page = client.get("/admin/jobs/lost-job?lang=en").get_data(as_text=True)
+    assert "The summary could not be made." in page
