@@ -60,6 +60,15 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "PDF_INLINE_MAX_ROWS": 3000,
         "REPORT_JOB_HOURS": 24,
         "REPORT_FOLDER": None,  # default: instance/reports
+        # Outgoing email (weekly summaries; invitations later).
+        "SMTP_HOST": None,
+        "SMTP_PORT": 25,
+        "SMTP_STARTTLS": False,
+        "SMTP_USER": None,
+        "SMTP_PASSWORD": None,
+        "MAIL_FROM": "Intake <intake@localhost>",
+        "MAIL_ATTEMPTS": 3,
+        "MAIL_RETRY_SECONDS": 5,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": True,
