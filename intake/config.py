@@ -58,6 +58,7 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # A PDF summary with more appendix rows than this is made in the background
         # (progress page, download when ready); its file is kept this many hours.
         "PDF_INLINE_MAX_ROWS": 3000,
+        "PDF_INLINE_MAX_RESPONSES": 50_000,
         "REPORT_JOB_HOURS": 24,
         "REPORT_FOLDER": None,  # default: instance/reports
         # Outgoing email (weekly summaries; invitations later).

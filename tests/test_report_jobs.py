@@ -126,3 +126,13 @@ def test_job_lost_with_its_process_shows_as_failed(app, client, mainz):
     assert client.get("/admin/jobs/lost-job.json").get_json()["state"] == "failed"
     page = client.get("/admin/jobs/lost-job?lang=en").get_data(as_text=True)
     assert "The summary could not be made." in page
+
+
+def test_many_responses_go_to_the_background_even_without_appendix(app, client, submit, mainz):
+    app.config["PDF_INLINE_MAX_RESPONSES"] = 1
+    submit("volunteer", VOLUNTEER_ANSWERS)
+    assert client.get("/admin/reports/mainz-bingen/volunteer.pdf?appendix=none").status_code == 200
+    submit("volunteer", VOLUNTEER_ANSWERS)
+    response = client.get("/admin/reports/mainz-bingen/volunteer.pdf?appendix=none")
+    assert response.status_code == 303
+    assert wait_for(client, response.headers["Location"])["state"] == "done"

@@ -6,7 +6,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import Response as HttpResponse
-from flask import abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import abort, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -92,8 +92,7 @@ def report_pdf(district: str, form_slug: str):
     if params.appendix == "roster" and not current_user.sees_personal_data:
         audit.record("report.pdf", current_user, target, outcome="denied")
         abort(403)
-    rows = jobs.appendix_rows(form, definition, districts, params)
-    if rows > current_app.config["PDF_INLINE_MAX_ROWS"]:
+    if jobs.too_long(form, definition, districts, params):
         raw = {key: args.get(key) for key in ("from", "to", "appendix")}
         raw["lang"] = params.lang
         job = jobs.start(current_user, district, form_slug, raw)

@@ -35,17 +35,27 @@ from intake.storage.models import Answer, District, Form, ReportJob, Response, U
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-report")
 
 
-def appendix_rows(form: Form, definition, districts: list[District], params) -> int:
-    """How many appendix rows a summary would print (what makes a render long)."""
-    if params.appendix == "none":
-        return 0
-    names = [f.name for f in definition.fields if f.type in TEXT_TYPES]
+def too_long(form: Form, definition, districts: list[District], params) -> bool:
+    """Whether a summary would take more than a second or two to make.
+
+    Measured on the development machine (bench/RESULTS.md): about 2,000 appendix rows
+    a second, and the figures of 100,000 responses in about 4 s. So a summary goes to
+    the background above PDF_INLINE_MAX_ROWS appendix rows (free-text answers and
+    contact rows) or PDF_INLINE_MAX_RESPONSES responses.
+    """
+    config = current_app.config
     where = [Response.form_id == form.id, Response.district_id.in_([d.id for d in districts])]
     if params.start_utc:
         where.append(Response.created_at >= params.start_utc)
     if params.end_utc:
         where.append(Response.created_at < params.end_utc)
-    rows = 0
+    responses = db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(*where))
+    if responses > config["PDF_INLINE_MAX_RESPONSES"]:
+        return True
+    if params.appendix == "none":
+        return False
+    rows = responses if params.appendix == "roster" else 0
+    names = [f.name for f in definition.fields if f.type in TEXT_TYPES]
     if names:
         rows += db.session.scalar(
             sa.select(sa.func.count())
@@ -53,9 +63,7 @@ def appendix_rows(form: Form, definition, districts: list[District], params) -> 
             .join(Response, Answer.response_id == Response.id)
             .where(*where, Answer.field.in_(names))
         )
-    if params.appendix == "roster":
-        rows += db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(*where))
-    return rows
+    return rows > config["PDF_INLINE_MAX_ROWS"]
 
 
 def folder() -> Path:

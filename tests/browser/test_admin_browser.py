@@ -7,6 +7,7 @@ import unicodedata
 
 from pypdf import PdfReader
 
+from tests.browser.test_accessibility import violations
 from tests.conftest import PASSWORD, VOLUNTEER_ANSWERS
 
 
@@ -51,6 +52,7 @@ def test_background_summary_shows_progress_then_the_download(
     link = page.get_by_role("link", name="PDF herunterladen")
     link.wait_for(timeout=30_000)  # the page follows the job by itself
     page.screenshot(path=screenshots / "admin-report-job-de.png", full_page=True)
+    assert violations(page) == []
     with page.expect_download() as download:
         link.click()
     pdf = download.value.path().read_bytes()
