@@ -50,6 +50,17 @@ def set_password_through(client, link: str, password: str = NEW_PASSWORD):
     return post_page(client, link, {"password": password, "confirm": password})
 
 
+@pytest.fixture
+def mz_link(app, client, admin, create_user):
+    """A coordinator account and a password link an admin made for it: (user, link)."""
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    user = user_row(app, "mz@example.org")
+    html = post_page(
+        client, f"/admin/users/{user.id}", {}, f"/admin/users/{user.id}/reset-link?lang=en"
+    ).get_data(as_text=True)
+    return user, link_from(html)
+
+
 def test_admin_creates_an_account_and_the_person_sets_their_password(app, client, admin):
     response = post_page(
         client,
@@ -86,13 +97,8 @@ def test_admin_creates_an_account_and_the_person_sets_their_password(app, client
     assert all(NEW_PASSWORD not in (target or "") for _a, target, _o in actions)
 
 
-def test_a_password_link_works_once(app, client, admin, create_user):
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    user = user_row(app, "mz@example.org")
-    html = post_page(
-        client, f"/admin/users/{user.id}", {}, f"/admin/users/{user.id}/reset-link?lang=en"
-    ).get_data(as_text=True)
-    link = link_from(html)
+def test_a_password_link_works_once(app, mz_link):
+    _user, link = mz_link
     other = app.test_client()
     assert set_password_through(other, link).status_code == 302
     again = other.get(link + "?lang=en")
@@ -100,10 +106,7 @@ def test_a_password_link_works_once(app, client, admin, create_user):
     assert "This link was used already." in again.get_data(as_text=True)
 
 
-def test_old_password_keeps_working_until_the_link_is_used(app, client, admin, create_user):
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    user = user_row(app, "mz@example.org")
-    post_page(client, f"/admin/users/{user.id}", {}, f"/admin/users/{user.id}/reset-link")
+def test_old_password_keeps_working_until_the_link_is_used(app, mz_link):
     other = app.test_client()
     token = csrf_token(other.get("/admin/login").get_data(as_text=True))
     login = other.post(
@@ -112,13 +115,8 @@ def test_old_password_keeps_working_until_the_link_is_used(app, client, admin, c
     assert login.status_code == 302
 
 
-def test_tampered_and_expired_links_get_a_clear_page(app, client, admin, create_user, monkeypatch):
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    user = user_row(app, "mz@example.org")
-    html = post_page(
-        client, f"/admin/users/{user.id}", {}, f"/admin/users/{user.id}/reset-link"
-    ).get_data(as_text=True)
-    link = link_from(html)
+def test_tampered_and_expired_links_get_a_clear_page(app, mz_link, monkeypatch):
+    _user, link = mz_link
     anonymous = app.test_client()
 
     tampered = anonymous.get(link[:-3] + "abc?lang=en")
@@ -142,15 +140,8 @@ def test_tampered_and_expired_links_get_a_clear_page(app, client, admin, create_
         ("", "", "Please enter a new password."),
     ],
 )
-def test_unacceptable_new_password_is_explained(
-    app, client, admin, create_user, password, confirm, message
-):
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    user = user_row(app, "mz@example.org")
-    html = post_page(
-        client, f"/admin/users/{user.id}", {}, f"/admin/users/{user.id}/reset-link"
-    ).get_data(as_text=True)
-    link = link_from(html)
+def test_unacceptable_new_password_is_explained(app, mz_link, password, confirm, message):
+    user, link = mz_link
     person = app.test_client()
     response = post_page(person, link + "?lang=en", {"password": password, "confirm": confirm})
     assert response.status_code == 422

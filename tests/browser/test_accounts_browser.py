@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
+from tests.browser.pages import admin_login
 from tests.browser.test_accessibility import violations
 from tests.conftest import PASSWORD
 
 NEW_PASSWORD = "eine lange neue Passphrase"
-
-
-def login(page, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/admin/login?lang=de")
-    page.get_by_label("E-Mail").fill(email)
-    page.get_by_label("Passwort").fill(password)
-    page.get_by_role("button", name="Anmelden").click()
 
 
 def test_admin_creates_account_and_person_sets_password(
@@ -21,7 +15,7 @@ def test_admin_creates_account_and_person_sets_password(
     create_user("admin@example.org", role="admin")
     admin = browser.new_context(viewport={"width": 1024, "height": 768}, locale="de-DE")
     page = admin.new_page()
-    login(page, live_server, "admin@example.org", PASSWORD)
+    admin_login(page, live_server, "admin@example.org", PASSWORD)
     page.get_by_role("link", name="Konten").click()
     assert violations(page) == []
     page.get_by_role("link", name="Neues Konto").click()
@@ -44,7 +38,7 @@ def test_admin_creates_account_and_person_sets_password(
     theirs.get_by_label("Neues Passwort wiederholen").fill(NEW_PASSWORD)
     theirs.get_by_role("button", name="Passwort festlegen").click()
     assert "Ihr Passwort ist festgelegt." in theirs.content()
-    login(theirs, live_server, "lotsen@example.org", NEW_PASSWORD)
+    admin_login(theirs, live_server, "lotsen@example.org", NEW_PASSWORD)
     assert theirs.locator("h1").inner_text() == "Übersicht"
     assert theirs.get_by_role("link", name="Antworten").count() == 0  # a viewer
 

@@ -7,6 +7,7 @@ import unicodedata
 
 from pypdf import PdfReader
 
+from tests.browser.pages import admin_login
 from tests.browser.test_accessibility import violations
 from tests.conftest import PASSWORD, VOLUNTEER_ANSWERS
 
@@ -18,10 +19,7 @@ def test_coordinator_downloads_district_pdf(
     create_user("mz@example.org", districts=("mainz-bingen",))
     context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="de-DE")
     page = context.new_page()
-    page.goto(f"{live_server}/admin/")
-    page.get_by_label("E-Mail").fill("mz@example.org")
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
+    admin_login(page, live_server, "mz@example.org", PASSWORD)
     assert page.locator("h1").inner_text() == "Übersicht"
     page.screenshot(path=screenshots / "admin-dashboard-de.png", full_page=True)
 
@@ -43,10 +41,7 @@ def test_background_summary_shows_progress_then_the_download(
     create_user("mz@example.org", districts=("mainz-bingen",))
     context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="de-DE")
     page = context.new_page()
-    page.goto(f"{live_server}/admin/login")
-    page.get_by_label("E-Mail").fill("mz@example.org")
-    page.get_by_label("Passwort").fill(PASSWORD)
-    page.get_by_role("button", name="Anmelden").click()
+    admin_login(page, live_server, "mz@example.org", PASSWORD)
     page.goto(f"{live_server}/admin/reports/mainz-bingen/volunteer.pdf?appendix=text")
     assert "/admin/jobs/" in page.url
     link = page.get_by_role("link", name="PDF herunterladen")
