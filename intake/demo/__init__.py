@@ -63,6 +63,7 @@ DEMO_USERS = (
     ("koordination@mainz-bingen.example", "coordinator", ["mainz-bingen"]),
     ("koordination@bad-kreuznach.example", "coordinator", ["bad-kreuznach"]),
     ("kooperation@intake.example", "coordinator", ["mainz-bingen", "bad-kreuznach"]),
+    ("admin@intake.example", "admin", []),
 )
 
 
