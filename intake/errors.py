@@ -6,6 +6,7 @@ from flask import Flask, Response, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from intake.i18n import current_language
@@ -15,6 +16,8 @@ def init_app(app: Flask) -> None:
     """Register one handler for every HTTP error and one for unexpected failures."""
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(SecurityError, _untrusted_host)
+    app.register_error_handler(sa_exc.OperationalError, _database_unavailable)
+    app.register_error_handler(sa_exc.InterfaceError, _database_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
 
@@ -66,6 +69,25 @@ def _untrusted_host(exc: SecurityError):
         f"<title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(text)}</p></html>"
     )
     return Response(body, 400, mimetype="text/html")
+
+
+def _database_unavailable(exc: Exception):
+    """The database cannot be reached or written (locked, full, gone): 503, nothing kept.
+
+    Whatever the request had begun is rolled back, so no half-written record stays.
+    """
+    from flask import current_app
+
+    from intake.extensions import db
+
+    try:
+        db.session.rollback()
+    except sa_exc.SQLAlchemyError:  # pragma: no cover - the connection may be gone too
+        pass
+    cause = getattr(exc, "orig", None) or exc
+    current_app.logger.error("database unavailable: %s", type(cause).__name__)
+    body, status = render_error(503)
+    return body, status, {"Retry-After": "60"}
 
 
 def _csrf_error(exc: CSRFError):

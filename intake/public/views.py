@@ -5,13 +5,23 @@ from __future__ import annotations
 import re
 import secrets
 
-from flask import abort, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
+from sqlalchemy import exc as sa_exc
 
 from intake import i18n
 from intake.engine.definition import FormDefinition
 from intake.engine.wtf import PublicForm, build_form, clean_answers, valid_key, validate_fields
-from intake.extensions import csrf
+from intake.extensions import csrf, db
 from intake.public import bp
 from intake.public.pages import first_page_with_errors, neighbour, page_view
 from intake.storage import districts as district_store
@@ -122,6 +132,12 @@ def _store_and_thank(wtform, version, definition, district, lang, source):
         )
     except KeyConflict:
         abort(400)
+    except sa_exc.OperationalError as exc:
+        # Locked, full or unreachable: nothing was stored (one transaction). The
+        # person gets their answers back with the same key, to send again.
+        db.session.rollback()
+        current_app.logger.error("submission not stored: %s", type(exc.orig).__name__)
+        return _render_form(wtform, 503, len(definition.pages()) - 1, unsaved=True)
     return _thank(receipt.form_slug, receipt.reference, lang)
 
 
@@ -149,7 +165,7 @@ def thanks(slug: str):
     return response
 
 
-def _render_form(wtform: PublicForm, status: int, page_index: int):
+def _render_form(wtform: PublicForm, status: int, page_index: int, unsaved: bool = False):
     """Render one page of a form; its key and token must never come from a cache."""
     csrf_expired = bool(wtform.csrf_token.errors) if status == 422 else False
     if csrf_expired:
@@ -166,10 +182,13 @@ def _render_form(wtform: PublicForm, status: int, page_index: int):
             view=view,
             errors=errors,
             csrf_expired=csrf_expired,
+            unsaved=unsaved,
         ),
         status,
     )
     response.headers["Cache-Control"] = "no-store"
+    if unsaved:
+        response.headers["Retry-After"] = "30"
     return response
 
 
@@ -237,3 +256,18 @@ def _new_key() -> str:
 def healthz():
     """Liveness: the process answers requests."""
     return {"status": "ok"}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Readiness: the database answers and its schema is the one this code expects.
+
+    A load balancer sends no traffic to an instance that answers 503 here (for
+    example while a deployment's `db upgrade` has not run yet). No details leak.
+    """
+    from intake.storage.schema import schema_problem
+
+    problem = schema_problem()
+    if problem:
+        return {"status": "unavailable", "reason": problem}, 503, {"Retry-After": "30"}
+    return {"status": "ready"}

@@ -1,0 +1,33 @@
+"""Whether the database can serve this version of the code (for /readyz)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from intake.extensions import db
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def expected_heads() -> set[str]:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+def schema_problem() -> str | None:
+    """None when ready; 'database' when it cannot be reached, 'migrations' when behind."""
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    except sa.exc.SQLAlchemyError:
+        return "database"
+    if current != expected_heads():
+        return "migrations"
+    return None

@@ -1,0 +1,122 @@
+"""A database that cannot be written: a clear 503, no partial row, nothing lost."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import VOLUNTEER_ANSWERS, form_payload, response_count
+
+
+@pytest.fixture
+def locked_database(app):
+    """Another process holds SQLite's write lock; the app gives up after 0.2 s."""
+    app.config["SQLITE_BUSY_TIMEOUT_MS"] = 200
+    from intake.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()  # new connections get the short busy timeout
+        path = db.engine.url.database
+    from intake.storage import engine_events
+
+    engine_events.init_app(app)
+    holder = sqlite3.connect(path, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")
+    yield holder
+    holder.rollback()
+    holder.close()
+
+
+def test_locked_database_keeps_the_answers_and_stores_once_later(app, client, locked_database):
+    page = client.get("/f/volunteer?lang=en").get_data(as_text=True)
+    data = form_payload(page, VOLUNTEER_ANSWERS)
+    response = client.post("/f/volunteer", data=data)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    html = response.get_data(as_text=True)
+    assert "Your answers are not saved yet" in html
+    assert 'value="Müller-Lüdenscheidt"' in html
+    assert f'value="{data["idempotency_key"]}"' in html  # the same key, so a retry stores once
+    locked_database.rollback()  # the other process lets go
+    assert response_count(app) == 0
+    again = client.post("/f/volunteer", data=data)
+    assert again.status_code == 303
+    assert client.post("/f/volunteer", data=data).status_code == 303  # a double click
+    assert response_count(app) == 1
+
+
+def test_back_office_write_on_locked_database_is_a_503_in_the_users_language(
+    app, client, auth, create_user, submit, locked_database
+):
+    locked_database.rollback()
+    submit("volunteer", VOLUNTEER_ANSWERS)
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    auth.login("mz@example.org")
+    from tests.conftest import csrf_token
+    from tests.test_responses_admin import ids
+
+    response_id = ids(app)["mainz-bingen"]
+    page = client.get(f"/admin/responses/{response_id}?lang=de").get_data(as_text=True)
+    locked_database.execute("BEGIN IMMEDIATE")
+    result = client.post(
+        f"/admin/responses/{response_id}",
+        data={"csrf_token": csrf_token(page), "status": "done", "note": "Rückruf"},
+    )
+    assert result.status_code == 503
+    assert result.headers["Retry-After"] == "60"
+    html = result.get_data(as_text=True)
+    assert "Bitte versuchen Sie es in ein paar Minuten noch einmal." in html
+    locked_database.rollback()
+    with app.app_context():
+        from intake.extensions import db
+        from intake.storage.models import Response
+
+        stored = db.session.get(Response, response_id)
+        assert (stored.status, stored.note) == ("new", None)
+
+
+def test_ready_when_the_schema_is_current(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ready"}
+
+
+def test_not_ready_before_the_migrations_ran(tmp_path):
+    import secrets
+
+    from flask_migrate import upgrade
+
+    from intake import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}",
+        }
+    )
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory, revision="8d7537dca033")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "reason": "migrations"}
+    assert app.test_client().get("/healthz").status_code == 200  # alive all the same
+
+
+def test_not_ready_without_a_database(tmp_path):
+    import secrets
+
+    from intake import create_app
+
+    missing = tmp_path / "no-such-folder" / "x.sqlite3"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": f"sqlite:///{missing}",
+        }
+    )
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["reason"] == "database"
