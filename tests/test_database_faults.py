@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import http.cookiejar
+import re
 import sqlite3
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import pytest
+from werkzeug.serving import make_server
 
 from tests.conftest import VOLUNTEER_ANSWERS, form_payload, response_count
 
@@ -120,3 +127,48 @@ def test_not_ready_without_a_database(tmp_path):
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert response.get_json()["reason"] == "database"
+
+
+def test_twenty_concurrent_submissions_all_stored_once(app, tmp_path):
+    """Twenty browsers send at the same moment through a real threaded server."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    ready = threading.Barrier(20)
+    statuses: list[int] = []
+
+    def respondent(n: int) -> None:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect())
+        html = opener.open(f"{base}/f/volunteer?lang=de", timeout=30).read().decode()
+        data = {
+            name: re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html).group(1)
+            for name in ("csrf_token", "idempotency_key")
+        }
+        data.update(VOLUNTEER_ANSWERS, experience=f"Gleichzeitig {n}")
+        body = urllib.parse.urlencode(data, doseq=True).encode()
+        ready.wait(timeout=30)
+        try:
+            statuses.append(opener.open(f"{base}/f/volunteer", body, timeout=60).status)
+        except urllib.error.HTTPError as exc:
+            statuses.append(exc.code)
+
+    try:
+        workers = [threading.Thread(target=respondent, args=(n,)) for n in range(20)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=90)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    assert statuses == [303] * 20
+    assert response_count(app) == 20
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Report the 303 of a stored submission instead of following it."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
