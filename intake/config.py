@@ -51,6 +51,10 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # Host names the app answers to (Flask checks the Host header); set it in
         # production, e.g. INTAKE_TRUSTED_HOSTS='["intake.kreis-mainz-bingen.de"]'.
         "TRUSTED_HOSTS": None,
+        # Reverse proxies in front of the app (0: none). With 1, the client address
+        # (for login throttling), scheme (HSTS, secure cookies) and host come from the
+        # proxy's X-Forwarded-* headers; never set it higher than the real number.
+        "PROXY_COUNT": 0,
         # The address people reach the app at; used for links made outside a request
         # (reset links from the CLI, emails). Development uses the local server.
         "PUBLIC_URL": None,

@@ -27,14 +27,38 @@ if os.environ.get("CI"):
 PASSWORD = "correct horse battery staple"
 
 
+#: INTAKE_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test runs every test
+#: that uses the `app` fixture on PostgreSQL, each in a schema of its own.
+TEST_DATABASE_URL = os.environ.get("INTAKE_TEST_DATABASE_URL", "")
+
+
 @pytest.fixture
-def app(tmp_path):
+def database_url(tmp_path):
+    """A fresh, empty database for one test: SQLite in tmp_path, or a PostgreSQL schema."""
+    if not TEST_DATABASE_URL.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}", {}
+        return
+    schema = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(TEST_DATABASE_URL)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    options = {"connect_args": {"options": f"-csearch_path={schema}"}}
+    yield TEST_DATABASE_URL, options
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
     """An app on its own database, migrated with the real migrations, with demo forms."""
+    url, engine_options = database_url
     app = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": secrets.token_urlsafe(48),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+            "DATABASE_URL": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "SESSION_COOKIE_SECURE": False,
             "REPORT_FOLDER": str(tmp_path / "reports"),
         }
@@ -43,6 +67,8 @@ def app(tmp_path):
         upgrade(directory=app.extensions["migrate"].directory)
         demo.seed()
     yield app
+    with app.app_context():
+        db.engine.dispose()
 
 
 @pytest.fixture

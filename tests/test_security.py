@@ -324,3 +324,33 @@ def test_too_large_upload_gets_413(app, people):
     assert response.status_code == 413
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Form)) == 2
+
+
+def test_behind_one_proxy_client_address_and_scheme_come_from_it(app, people):
+    proxied = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": app.config["DATABASE_URL"],
+            "SQLALCHEMY_ENGINE_OPTIONS": app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "PROXY_COUNT": 1,
+            "LOGIN_LIMIT_PER_ADDRESS": "2 per 15 minutes",
+        }
+    )
+    client = proxied.test_client()
+
+    def attempt(forwarded_for: str):
+        headers = {"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https"}
+        page = client.get("/admin/login", headers=headers)
+        assert page.headers["Strict-Transport-Security"].startswith("max-age=")
+        token = csrf_token(page.get_data(as_text=True))
+        return client.post(
+            "/admin/login",
+            data={"email": "nobody@example.org", "password": "x" * 12, "csrf_token": token},
+            headers={**headers, "Referer": "https://localhost/admin/login"},
+        )
+
+    assert attempt("203.0.113.7").status_code == 422
+    assert attempt("203.0.113.7").status_code == 422
+    assert attempt("203.0.113.7").status_code == 429  # that client is limited ...
+    assert attempt("198.51.100.9").status_code == 422  # ... another behind the proxy is not
