@@ -46,8 +46,18 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The whole suite runs on SQLite, then again on PostgreSQL when one answers at
+# PG_TEST_URL (CI and the development machines have it; elsewhere it is skipped, saying so).
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1/test
+
 test: setup lint
 	$(BIN)/python -m pytest
+	@if $(BIN)/python -c "import sqlalchemy as sa; sa.create_engine('$(PG_TEST_URL)').connect().close()" 2>/dev/null; then \
+	  echo "== the same tests on PostgreSQL ($(PG_TEST_URL)) =="; \
+	  INTAKE_TEST_DATABASE_URL='$(PG_TEST_URL)' $(BIN)/python -m pytest; \
+	else \
+	  echo "PostgreSQL does not answer at $(PG_TEST_URL): the PostgreSQL run is skipped."; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -30,12 +30,17 @@ PASSWORD = "correct horse battery staple"
 #: INTAKE_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test runs every test
 #: that uses the `app` fixture on PostgreSQL, each in a schema of its own.
 TEST_DATABASE_URL = os.environ.get("INTAKE_TEST_DATABASE_URL", "")
+ON_POSTGRESQL = TEST_DATABASE_URL.startswith("postgresql")
+#: Tests of SQLite itself (file backup, WAL pragmas, file locks).
+sqlite_only = pytest.mark.skipif(
+    ON_POSTGRESQL, reason="tests SQLite itself; this run is on PostgreSQL"
+)
 
 
 @pytest.fixture
 def database_url(tmp_path):
     """A fresh, empty database for one test: SQLite in tmp_path, or a PostgreSQL schema."""
-    if not TEST_DATABASE_URL.startswith("postgresql"):
+    if not ON_POSTGRESQL:
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}", {}
         return
     schema = f"t_{secrets.token_hex(6)}"

@@ -6,14 +6,16 @@ import secrets
 import shutil
 import sqlite3
 
+import pytest
 import sqlalchemy as sa
 
 from intake import create_app
 from intake.extensions import db
 from intake.storage.models import Answer, Response
-from tests.conftest import VOLUNTEER_ANSWERS
+from tests.conftest import ON_POSTGRESQL, VOLUNTEER_ANSWERS, sqlite_only
 
 
+@sqlite_only
 def test_backup_while_running_restores_every_response(app, runner, submit, tmp_path):
     for n in range(3):
         assert (
@@ -53,6 +55,7 @@ def test_backup_while_running_restores_every_response(app, runner, submit, tmp_p
     assert client.get("/f/volunteer").status_code == 200
 
 
+@sqlite_only
 def test_backup_never_overwrites(app, runner, tmp_path):
     target = tmp_path / "exists.sqlite3"
     target.write_text("keep me")
@@ -63,8 +66,17 @@ def test_backup_never_overwrites(app, runner, tmp_path):
     assert target.read_text() == "keep me"
 
 
+@sqlite_only
 def test_backup_into_missing_folder_is_explained(app, runner, tmp_path):
     with app.app_context():
         result = runner.invoke(args=["backup", str(tmp_path / "nowhere" / "b.sqlite3")])
     assert result.exit_code == 2
     assert "does not exist" in result.output
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="only on PostgreSQL")
+def test_backup_on_postgresql_points_to_pg_dump(app, runner, tmp_path):
+    with app.app_context():
+        result = runner.invoke(args=["backup", str(tmp_path / "b.sqlite3")])
+    assert result.exit_code == 2
+    assert "back it up with pg_dump" in result.output

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from intake import ROOT, create_app
 from intake.extensions import db
+from tests.conftest import sqlite_only
 
 STRONG_KEY = secrets.token_urlsafe(48)
 
@@ -104,6 +105,7 @@ def test_environment_can_turn_off_secure_cookies(clean_env, tmp_path):
     assert create_app().config["SESSION_COOKIE_SECURE"] is False
 
 
+@sqlite_only
 def test_sqlite_uses_wal_busy_timeout_and_foreign_keys(app):
     with app.app_context():
         pragma = {

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import VOLUNTEER_ANSWERS, form_payload, response_count
+from tests.conftest import VOLUNTEER_ANSWERS, form_payload, response_count, sqlite_only
 
 
 @pytest.fixture
@@ -35,6 +35,7 @@ def locked_database(app):
     holder.close()
 
 
+@sqlite_only
 def test_locked_database_keeps_the_answers_and_stores_once_later(app, client, locked_database):
     page = client.get("/f/volunteer?lang=en").get_data(as_text=True)
     data = form_payload(page, VOLUNTEER_ANSWERS)
@@ -53,6 +54,7 @@ def test_locked_database_keeps_the_answers_and_stores_once_later(app, client, lo
     assert response_count(app) == 1
 
 
+@sqlite_only
 def test_back_office_write_on_locked_database_is_a_503_in_the_users_language(
     app, client, auth, create_user, submit, locked_database
 ):
