@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from intake import admin, cli, errors, i18n, logs, public, security
     from intake.extensions import csrf, db, limiter, login_manager, migrate
+    from intake.public import kiosk
     from intake.reports import pdf
     from intake.storage import engine_events
 
@@ -44,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     app.register_blueprint(public.bp)
+    app.register_blueprint(kiosk.bp)
     app.register_blueprint(admin.bp)
     cli.init_app(app)
     return app

@@ -242,3 +242,29 @@ def live_log_server(app):
     yield fetch
     server.shutdown()
     thread.join(timeout=5)
+
+
+KIOSK_PIN = "271828"
+
+
+@pytest.fixture
+def make_event(app) -> Callable[..., str]:
+    """Factory: an event with a kiosk; returns its token (staff PIN KIOSK_PIN)."""
+    from intake.storage.events import create_event
+    from intake.storage.models import Form
+
+    def make(
+        district: str = "mainz-bingen", forms: tuple[str, ...] = ("volunteer",), **options
+    ) -> str:
+        with app.app_context():
+            event = create_event(
+                name=options.pop("name", "Infoabend Ingelheim"),
+                district=by_slug(district),
+                forms=[db.session.scalar(sa.select(Form).where(Form.slug == s)) for s in forms],
+                pin=KIOSK_PIN,
+                **options,
+            )
+            db.session.commit()
+            return event.token
+
+    return make

@@ -88,6 +88,38 @@ def page_view(form: PublicForm, index: int) -> PageView:
     )
 
 
+def whole_view(form: PublicForm) -> PageView:
+    """Every question of every page on one page (the kiosk, which must work offline).
+
+    A page's condition becomes part of each of its questions' conditions, so the
+    browser hides them as the server would; page titles are not shown.
+    """
+    definition: FormDefinition = form.definition
+    state = logic.evaluate_state(definition, raw_answers(form))
+    pages = definition.pages()
+    here = {f.name for f in definition.fields}
+    questions = []
+    for page in pages:
+        for fdef in page.fields:
+            view = _question(fdef, form, state, here)
+            if page.relevant:
+                both = (
+                    f"({page.relevant}) and ({fdef.relevant})" if fdef.relevant else page.relevant
+                )
+                view.relevant_json = logic.tree_json(both)
+            questions.append(view)
+    form.page.data = str(len(pages) - 1)
+    return PageView(
+        page=pages[0],
+        number=1,
+        total=1,
+        questions=questions,
+        carried=[],
+        first=True,
+        last=True,
+    )
+
+
 def _question(fdef: FieldDef, form: PublicForm, state: logic.State, here: set[str]):
     field = form[fdef.name] if fdef.answerable else None
     view = QuestionView(

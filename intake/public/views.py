@@ -71,13 +71,13 @@ def form(slug: str):
 
     if request.method == "GET":
         data = {
-            "idempotency_key": _new_key(),
+            "idempotency_key": new_key(),
             "district": district.slug if district else "",
             "src": source or "",
         }
         data.update(_prefill(definition, request.args))
         wtform = build_form(definition, lang, groups, district is None, data=data)
-        return _render_form(wtform, 200, 0)
+        return render_form(wtform, 200, 0)
 
     wtform = build_form(definition, lang, groups, district is None)
     key = wtform.idempotency_key.data
@@ -88,29 +88,35 @@ def form(slug: str):
             abort(400)
         return _thank(earlier.form.slug, earlier.reference, lang)
     if not valid_key(key):
-        wtform.idempotency_key.data = _new_key()
+        wtform.idempotency_key.data = new_key()
     pages = definition.pages()
     current = _page_index(wtform.page.data, len(pages))
     if switch:
         # Another language for the same page; every answer stays, nothing is checked.
-        return _render_form(wtform, 200, current)
+        return render_form(wtform, 200, current)
     nav = request.form.get("nav", "send")
     if nav == "back":
-        return _render_form(wtform, 200, neighbour(wtform, current, -1))
+        return render_form(wtform, 200, neighbour(wtform, current, -1))
     if nav == "next":
         if not validate_fields(wtform, pages[current].fields):
-            return _render_form(wtform, 422, current)
+            return render_form(wtform, 422, current)
         following = neighbour(wtform, current, +1)
         if following != current:
-            return _render_form(wtform, 200, following)
+            return render_form(wtform, 200, following)
     if not validate_fields(wtform, definition.answer_fields) or not valid_key(key):
         first = first_page_with_errors(wtform)  # may be page 0, which is falsy
-        return _render_form(wtform, 422, current if first is None else first)
-    return _store_and_thank(wtform, version, definition, district, lang, source)
+        return render_form(wtform, 422, current if first is None else first)
+    return store_and_thank(wtform, version, definition, district, lang, source)
 
 
-def _store_and_thank(wtform, version, definition, district, lang, source):
-    """Store the valid answers (or find the earlier copy) and redirect to the receipt."""
+def store_and_thank(
+    wtform, version, definition, district, lang, source, event_id=None, thank=None, **context
+):
+    """Store the valid answers (or find the earlier copy) and redirect to the receipt.
+
+    `thank` makes the response to a stored submission (the kiosk has its own);
+    `context` goes to the template when the form has to be shown again.
+    """
     answers = clean_answers(wtform)
     if district is None:
         chosen = answers.get(definition.municipality_field.name, [None])[0]
@@ -119,7 +125,7 @@ def _store_and_thank(wtform, version, definition, district, lang, source):
     if district is None:
         # The place question is then required (see docs/form-definitions.md).
         wtform[definition.municipality_field.name].errors.append(_("Please choose an answer."))
-        return _render_form(wtform, 422, first_page_with_errors(wtform) or 0)
+        return render_form(wtform, 422, first_page_with_errors(wtform) or 0, **context)
     try:
         receipt = store_response(
             version=version,
@@ -129,6 +135,7 @@ def _store_and_thank(wtform, version, definition, district, lang, source):
             key=wtform.idempotency_key.data,
             answers=answers,
             consent_version=definition.consent_version,
+            event_id=event_id,
         )
     except KeyConflict:
         abort(400)
@@ -137,7 +144,9 @@ def _store_and_thank(wtform, version, definition, district, lang, source):
         # person gets their answers back with the same key, to send again.
         db.session.rollback()
         current_app.logger.error("submission not stored: %s", type(exc.orig).__name__)
-        return _render_form(wtform, 503, len(definition.pages()) - 1, unsaved=True)
+        return render_form(wtform, 503, len(definition.pages()) - 1, unsaved=True, **context)
+    if thank is not None:
+        return thank(receipt)
     return _thank(receipt.form_slug, receipt.reference, lang)
 
 
@@ -165,14 +174,25 @@ def thanks(slug: str):
     return response
 
 
-def _render_form(wtform: PublicForm, status: int, page_index: int, unsaved: bool = False):
-    """Render one page of a form; its key and token must never come from a cache."""
+def render_form(
+    wtform: PublicForm,
+    status: int,
+    page_index: int = 0,
+    unsaved: bool = False,
+    view=None,
+    **context,
+):
+    """Render one page of a form; its key and token must never come from a cache.
+
+    `view` replaces the page of `page_index` (the kiosk shows the whole form);
+    `context` goes to the template (the kiosk's event and generation).
+    """
     csrf_expired = bool(wtform.csrf_token.errors) if status == 422 else False
     if csrf_expired:
         # Like every POST without a valid token this is a 400, but the page keeps
         # every answer and asks to send again, so nothing typed is lost.
         status = 400
-    view = page_view(wtform, page_index)
+    view = view or page_view(wtform, page_index)
     errors = [q for q in view.questions if q.field is not None and q.field.errors]
     response = make_response(
         render_template(
@@ -183,6 +203,7 @@ def _render_form(wtform: PublicForm, status: int, page_index: int, unsaved: bool
             errors=errors,
             csrf_expired=csrf_expired,
             unsaved=unsaved,
+            **context,
         ),
         status,
     )
@@ -226,8 +247,11 @@ def _district_from(value: str | None, offered: list[District]) -> District | Non
 
 
 def _clean_source(value: str | None) -> str | None:
-    """A campaign tag is short plain text; anything else is dropped, not stored."""
-    if value and SOURCE_RE.match(value):
+    """A campaign tag is short plain text; anything else is dropped, not stored.
+
+    `event-...` is reserved for the kiosks of events, so a link cannot pose as one.
+    """
+    if value and SOURCE_RE.match(value) and not value.lower().startswith("event-"):
         return value
     return None
 
@@ -247,7 +271,7 @@ def _link_args(args) -> dict[str, str]:
     return out
 
 
-def _new_key() -> str:
+def new_key() -> str:
     """A fresh idempotency key for one rendering of a form."""
     return secrets.token_urlsafe(24)
 

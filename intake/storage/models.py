@@ -130,6 +130,10 @@ class Response(db.Model):
     district_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("district.id"))
     language: so.Mapped[str] = so.mapped_column(sa.String(16))
     source: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    #: The event whose kiosk took this response (its source is then "event-<id>").
+    event_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("event.id", ondelete="SET NULL"), index=True
+    )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     idempotency_key: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     reference: so.Mapped[str] = so.mapped_column(sa.String(16), unique=True)
@@ -140,6 +144,7 @@ class Response(db.Model):
     form: so.Mapped[Form] = so.relationship()
     form_version: so.Mapped[FormVersion] = so.relationship()
     district: so.Mapped[District] = so.relationship()
+    event: so.Mapped[Event | None] = so.relationship()
     answers: so.Mapped[list[Answer]] = so.relationship(
         back_populates="response", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -223,3 +228,45 @@ class ReportJob(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     filename: so.Mapped[str | None] = so.mapped_column(sa.String(128))
+
+
+event_form = sa.Table(
+    "event_form",
+    db.metadata,
+    sa.Column("event_id", sa.ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("form_id", sa.ForeignKey("form.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Event(db.Model):
+    """An information evening or Begegnungscafé whose tablets run a kiosk.
+
+    The kiosk link `/k/<token>` is the only way in; the token is random and can be
+    replaced. Responses from the kiosk belong to the event's district and carry the
+    event as their source. The staff PIN (argon2 hash) leaves kiosk mode on a tablet.
+    """
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    token: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    held_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    district_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("district.id"))
+    #: Language codes offered on the tablet, in the order shown; empty: every language.
+    languages: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
+    pin_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    #: Seconds without a touch before a half-filled form is cleared.
+    idle_seconds: so.Mapped[int] = so.mapped_column(default=120)
+    #: Seconds the thank-you screen stays before the language picker comes back.
+    thanks_seconds: so.Mapped[int] = so.mapped_column(default=15)
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    district: so.Mapped[District] = so.relationship()
+    forms: so.Mapped[list[Form]] = so.relationship(secondary=event_form, order_by="Form.slug")
+
+    @property
+    def source(self) -> str:
+        """The source/campaign value of this event's responses."""
+        return f"event-{self.id}"

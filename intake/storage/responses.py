@@ -49,6 +49,7 @@ def store_response(
     key: str,
     answers: dict[str, list[str]],
     consent_version: str | None,
+    event_id: int | None = None,
 ) -> Receipt:
     """Store one response and its answers in one transaction, once per key.
 
@@ -66,6 +67,7 @@ def store_response(
             district_id=district.id,
             language=language,
             source=source,
+            event_id=event_id,
             idempotency_key=key,
             reference=make_reference(),
             consent_version=consent_version,

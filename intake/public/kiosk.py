@@ -1,0 +1,304 @@
+"""Kiosk mode: one event's forms on a tablet handed from one person to the next.
+
+`/k/<token>` shows a language picker, then the form (all of it on one page, so it
+works offline); after sending, a thank-you screen with the reference code, then the
+picker again. The next person must never reach the previous person's answers:
+
+* Form pages are `no-store`, carry `autocomplete="off"`, and with JavaScript are
+  sent by `fetch` (kiosk.js), so the browser keeps no form history and nothing
+  with answers is ever in the navigation history.
+* Without JavaScript, every kiosk form carries the session's *kiosk generation*,
+  a counter that moves on whenever the picker or a receipt is shown. A form page
+  posted again from the history after that (back button, "resend") carries an old
+  generation and lands on the picker; its answers are neither shown nor stored.
+* The tablet is locked to the kiosk: while a session is in kiosk mode, every other
+  page of the app redirects to the kiosk's picker. The staff PIN leaves kiosk mode.
+
+Offline: a service worker (`/k/sw.js`) keeps the kiosk pages; kiosk.js keeps each
+submission in IndexedDB until the server acknowledged it (intake/public/queue.py,
+docs/kiosk.md).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import exc as sa_exc
+
+from intake import audit, i18n
+from intake.engine.wtf import build_form, valid_key, validate_fields
+from intake.extensions import csrf, db, limiter
+from intake.public.pages import whole_view
+from intake.public.queue import QUEUE_HEADER, submit_queued
+from intake.public.views import new_key, render_form, store_and_thank
+from intake.storage import districts as district_store
+from intake.storage.events import by_token, check_pin
+from intake.storage.forms import availability, published
+from intake.storage.models import Event
+from intake.storage.responses import find_by_key
+
+bp = Blueprint("kiosk", __name__, url_prefix="/k")
+
+KIOSK = "kiosk"  # the token of the event this browser is locked to
+GEN = "kiosk_gen"  # the kiosk generation (see the module docstring)
+STAFF = "kiosk_staff"  # [token, until] after the right PIN
+RECEIPT = "kiosk_receipt"  # the reference code for the no-JavaScript thank-you page
+STAFF_MINUTES = 10
+#: Pages a locked browser may still reach besides the kiosk itself.
+OPEN_ENDPOINTS = {"static", "public.healthz", "public.readyz"}
+SERVICE_WORKER = Path(__file__).resolve().parents[1] / "static" / "kiosk-sw.js"
+
+
+@bp.before_app_request
+def _stay_in_kiosk():
+    """A browser in kiosk mode sees only the kiosk, until staff leave it with the PIN."""
+    token = session.get(KIOSK)
+    if not token or request.blueprint == "kiosk" or request.endpoint in OPEN_ENDPOINTS:
+        return None
+    event = by_token(token)
+    if event is None or not event.active:
+        session.pop(KIOSK, None)  # the event is gone: nothing to stay in
+        return None
+    return redirect(url_for("kiosk.picker", token=token))
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The service worker, served under /k/ so that its scope is every kiosk."""
+    response = make_response(SERVICE_WORKER.read_text(encoding="utf-8"))
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/<token>")
+def picker(token: str):
+    """The language picker: each language by its own name, large buttons."""
+    event = _event(token)
+    if not event.active:
+        return _closed_event()
+    session[KIOSK] = token
+    _next_generation()
+    session.pop(RECEIPT, None)
+    languages = _languages(event)
+    i18n.choose(languages)
+    buttons, offline = [], []
+    for code in languages:
+        forms = [
+            url_for("kiosk.form", token=token, slug=s, lang=code) for s in _forms_in(event, code)
+        ]
+        link = forms[0] if len(forms) == 1 else url_for("kiosk.start", token=token, lang=code)
+        buttons.append((code, i18n.NATIVE_NAMES.get(code, code), link))
+        offline += [link] + forms if len(forms) > 1 else forms
+    return _page("kiosk/picker.html", event=event, languages=buttons, offline_urls=offline)
+
+
+@bp.get("/<token>/start")
+def start(token: str):
+    """After the language: the form, or the choice of forms when the event has several."""
+    event = _active_event(token)
+    lang = i18n.choose(_languages(event))
+    slugs = _forms_in(event, lang)
+    if len(slugs) == 1:
+        return redirect(url_for("kiosk.form", token=token, slug=slugs[0], lang=lang))
+    forms = [(slug, published(slug)[2]) for slug in slugs]
+    return _page("kiosk/forms.html", event=event, forms=forms)
+
+
+@bp.route("/<token>/f/<slug>", methods=["GET", "POST"])
+@csrf.exempt  # interactive posts are checked by the form; queued ones see queue.py
+def form(token: str, slug: str):
+    """One of the event's forms, all questions on one page, district and source fixed."""
+    event = _event(token)
+    if request.method == "POST" and request.headers.get(QUEUE_HEADER) == "1":
+        return _queued(event, slug)
+    if not event.active:
+        return _closed_event()
+    if slug not in {f.slug for f in event.forms}:
+        abort(404)
+    found = published(slug)
+    if found is None:
+        abort(404)
+    form_row, version, definition = found
+    lang = i18n.choose(
+        [code for code in _languages(event) if code in definition.languages],
+        definition.default_language,
+    )
+    if availability(form_row) != "open":
+        return redirect(url_for("kiosk.picker", token=token))
+    groups = district_store.municipality_groups([event.district])
+    context = {"event": event, "kiosk_gen": session.get(GEN, 0)}
+    if request.method == "GET":
+        data = {"idempotency_key": new_key(), "district": event.district.slug, "src": ""}
+        wtform = build_form(definition, lang, groups, data=data)
+        return render_form(wtform, 200, view=whole_view(wtform), **context)
+    if request.form.get("kiosk_gen") != str(session.get(GEN, 0)):
+        # Posted again from the history after the next person started: to the picker,
+        # without showing or storing anything.
+        return redirect(url_for("kiosk.picker", token=token), code=303)
+    wtform = build_form(definition, lang, groups)
+    key = wtform.idempotency_key.data
+    earlier = find_by_key(key) if valid_key(key) else None
+    if earlier is not None:
+        if earlier.form_id != version.form_id:
+            abort(400)
+        return _thank(token, earlier.reference)
+    if not validate_fields(wtform, definition.answer_fields) or not valid_key(key):
+        if not valid_key(key):
+            wtform.idempotency_key.data = new_key()
+        return render_form(wtform, 422, view=whole_view(wtform), **context)
+    return store_and_thank(
+        wtform,
+        version,
+        definition,
+        event.district,
+        lang,
+        event.source,
+        event_id=event.id,
+        thank=lambda receipt: _thank(token, receipt.reference),
+        view=whole_view(wtform),
+        **context,
+    )
+
+
+def _queued(event: Event, slug: str):
+    """A submission sent by kiosk.js (at once, or later from its offline queue): JSON."""
+    if not _same_origin():
+        return jsonify(status="refused"), 400
+    lang = request.args.get("lang", "")
+    try:
+        outcome = submit_queued(event, slug, lang, request.form)
+    except sa_exc.OperationalError as exc:
+        db.session.rollback()
+        current_app.logger.error("queued submission not stored: %s", type(exc.orig).__name__)
+        return jsonify(status="unavailable"), 503, {"Retry-After": "30"}
+    status = {"stored": 200, "repeat": 200, "invalid": 422, "gone": 410, "conflict": 409}
+    body = {"status": outcome.status, "reference": outcome.reference, "errors": outcome.errors}
+    return jsonify(body), status[outcome.status]
+
+
+def _same_origin() -> bool:
+    """Browsers say where a request comes from; another site's page is refused."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site and site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("Origin")
+    return not origin or origin == request.host_url.rstrip("/")
+
+
+def _thank(token: str, reference: str):
+    """The no-JavaScript receipt (kiosk.js shows its own without leaving the page)."""
+    session[RECEIPT] = reference
+    _next_generation()
+    return redirect(url_for("kiosk.thanks", token=token), code=303)
+
+
+@bp.get("/<token>/thanks")
+def thanks(token: str):
+    """The reference code, then back to the picker after the event's seconds."""
+    event = _event(token)
+    reference = session.pop(RECEIPT, None)
+    if reference is None:  # reloaded, or reached from the history: nothing to show
+        return redirect(url_for("kiosk.picker", token=token))
+    i18n.choose(_languages(event))
+    return _page("kiosk/thanks.html", event=event, reference=reference)
+
+
+@bp.route("/<token>/staff", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", methods=["POST"], key_func=lambda: request.path)
+def staff(token: str):
+    """The staff PIN, then the staff page: waiting answers, leave kiosk mode."""
+    event = _event(token)
+    i18n.choose(current_app.config["ADMIN_LANGUAGES"])
+    error = None
+    if request.method == "POST" and "pin" in request.form:
+        if check_pin(event, request.form.get("pin", "")):
+            session[STAFF] = [token, time.time() + STAFF_MINUTES * 60]
+            audit.record("kiosk.staff", None, f"event:{event.id}")
+            return redirect(url_for("kiosk.staff", token=token), code=303)
+        audit.record("kiosk.staff", None, f"event:{event.id}", outcome="denied")
+        error = _("This PIN is not right.")
+    template = "kiosk/staff.html" if _is_staff(token) else "kiosk/pin.html"
+    return _page(template, event=event, error=error, status=422 if error else 200)
+
+
+@bp.post("/<token>/leave")
+def leave(token: str):
+    """Staff leave kiosk mode on this tablet (the browser may go anywhere again)."""
+    if not _is_staff(token):
+        return redirect(url_for("kiosk.staff", token=token), code=303)
+    for key in (KIOSK, GEN, STAFF, RECEIPT):
+        session.pop(key, None)
+    return redirect(url_for("admin.dashboard"), code=303)
+
+
+def _is_staff(token: str) -> bool:
+    entry = session.get(STAFF)
+    return bool(entry) and entry[0] == token and entry[1] > time.time()
+
+
+def _next_generation() -> None:
+    session[GEN] = session.get(GEN, 0) + 1
+
+
+def _event(token: str) -> Event:
+    event = by_token(token)
+    if event is None:
+        abort(404)
+    return event
+
+
+def _active_event(token: str) -> Event:
+    event = _event(token)
+    if not event.active:
+        abort(410)
+    return event
+
+
+def _languages(event: Event) -> list[str]:
+    """The event's languages that one of its forms has, in the event's order."""
+    known = i18n.ui_languages()
+    offered = [code for code in (event.languages or known) if code in known]
+    have = set()
+    for form in event.forms:
+        found = published(form.slug)
+        if found:
+            have.update(found[2].languages)
+    return [code for code in offered if code in have] or [current_app.config["DEFAULT_LANGUAGE"]]
+
+
+def _forms_in(event: Event, lang: str) -> list[str]:
+    """The event's open forms that have `lang`."""
+    slugs = []
+    for form in event.forms:
+        found = published(form.slug)
+        if found and availability(form) == "open" and lang in found[2].languages:
+            slugs.append(form.slug)
+    return slugs
+
+
+def _closed_event():
+    session.pop(KIOSK, None)
+    return _page("kiosk/closed.html", status=410)
+
+
+def _page(template: str, status: int = 200, **context):
+    """Every kiosk page: never cached by the browser's HTTP cache (the service worker
+    keeps its own copies of the picker and the empty forms)."""
+    response = make_response(render_template(template, **context), status)
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,119 @@
+"""Events and their kiosks: creating them, finding them by kiosk token, the staff PIN.
+
+Plain functions with no `request`: the back office and the CLI (`events create`)
+share them.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import date
+
+import sqlalchemy as sa
+
+from intake.extensions import db
+from intake.passwords import hash_password, verify_password
+from intake.storage.forms import latest_version
+from intake.storage.models import District, Event, Form
+
+PIN_RE = re.compile(r"^[0-9]{4,8}$")
+IDLE_RANGE = (30, 1800)
+THANKS_RANGE = (5, 120)
+
+
+class EventError(ValueError):
+    """An event cannot be made as asked; `code` names the reason for the message."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+
+
+def new_token() -> str:
+    """A kiosk token: random, URL-safe, not guessable (128 bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def new_pin() -> str:
+    """A six-digit staff PIN, for when none was chosen."""
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def create_event(
+    *,
+    name: str,
+    district: District,
+    forms: Sequence[Form],
+    pin: str,
+    held_on: date | None = None,
+    languages: Sequence[str] = (),
+    idle_seconds: int = 120,
+    thanks_seconds: int = 15,
+    created_by_id: int | None = None,
+) -> Event:
+    """Check and add a new event (the caller commits)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise EventError("name")
+    if not forms:
+        raise EventError("forms")
+    for form in forms:
+        if form.districts and district not in form.districts:
+            raise EventError("form_district", form.slug)
+        if latest_version(form) is None:
+            raise EventError("form_unknown", form.slug)
+    if not PIN_RE.match(pin or ""):
+        raise EventError("pin")
+    if not IDLE_RANGE[0] <= idle_seconds <= IDLE_RANGE[1]:
+        raise EventError("idle")
+    if not THANKS_RANGE[0] <= thanks_seconds <= THANKS_RANGE[1]:
+        raise EventError("thanks")
+    event = Event(
+        token=new_token(),
+        name=name,
+        held_on=held_on,
+        district=district,
+        forms=list(forms),
+        languages=list(dict.fromkeys(languages)),
+        pin_hash=hash_password(pin),
+        idle_seconds=idle_seconds,
+        thanks_seconds=thanks_seconds,
+        created_by_id=created_by_id,
+    )
+    db.session.add(event)
+    return event
+
+
+def by_token(token: str) -> Event | None:
+    """The event of a kiosk link, active or not; None for an unknown token."""
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(sa.select(Event).where(Event.token == token))
+
+
+def check_pin(event: Event, pin: str) -> bool:
+    """True when `pin` is the event's staff PIN (constant work either way)."""
+    return verify_password(event.pin_hash, pin or "")
+
+
+def events_in(districts: Sequence[District]) -> list[Event]:
+    """The events of these districts, newest first."""
+    ids = [d.id for d in districts]
+    return list(
+        db.session.scalars(
+            sa.select(Event)
+            .where(Event.district_id.in_(ids))
+            .order_by(Event.held_on.desc().nulls_last(), Event.id.desc())
+        )
+    )
+
+
+def event_names(ids: Sequence[int]) -> dict[int, str]:
+    """Labels of events by id, for summaries and exports: "name (date)"."""
+    rows = db.session.execute(
+        sa.select(Event.id, Event.name, Event.held_on).where(Event.id.in_(list(ids)))
+    )
+    return {i: f"{name} ({held:%d.%m.%Y})" if held else name for i, name, held in rows}
