@@ -11,7 +11,9 @@ from flask_migrate import upgrade
 
 from intake import accounts, create_app, demo
 from intake.extensions import db
-from intake.storage.models import AuditEvent, Form, Response, User
+from intake.storage.districts import by_slug
+from intake.storage.events import create_event
+from intake.storage.models import AuditEvent, Event, Form, Response, User
 from tests.conftest import PASSWORD, VOLUNTEER_ANSWERS, csrf_token, form_payload, response_count
 
 
@@ -101,7 +103,16 @@ def _route_values(app) -> dict[str, str | int]:
     with app.app_context():
         response = db.session.scalar(sa.select(Response))
         user = db.session.scalar(sa.select(User).where(User.email == "a@example.org"))
+        event = db.session.scalar(sa.select(Event)) or create_event(
+            name="Sweep",
+            district=by_slug("mainz-bingen"),
+            forms=[db.session.scalar(sa.select(Form).where(Form.slug == "volunteer"))],
+            pin="123456",
+        )
+        db.session.commit()
         return {
+            "event_id": event.id,
+            "kiosk_token": event.token,
             "slug": "volunteer",
             "form_slug": "volunteer",
             "district": "mainz-bingen",
@@ -113,12 +124,20 @@ def _route_values(app) -> dict[str, str | int]:
         }
 
 
+def _build(rule, values) -> str:
+    """The URL of `rule` with real values (kiosk routes take the event's token)."""
+    if rule.endpoint.startswith("kiosk."):
+        values = dict(values, token=values["kiosk_token"])
+    return rule.build({k: values[k] for k in rule.arguments})[1]
+
+
 def _state(app) -> tuple:
     with app.app_context():
         return (
             db.session.scalar(sa.select(sa.func.count()).select_from(Response)),
             tuple(db.session.scalars(sa.select(Response.status).order_by(Response.id))),
             tuple(db.session.scalars(sa.select(Form.status).order_by(Form.id))),
+            tuple(db.session.execute(sa.select(Event.token, Event.active).order_by(Event.id))),
             tuple(
                 db.session.execute(
                     sa.select(User.password_hash, User.role, User.active).order_by(User.id)
@@ -137,8 +156,9 @@ def test_every_post_without_csrf_token_gets_400_and_changes_nothing(app, people,
     for rule in app.url_map.iter_rules():
         if "POST" not in rule.methods or rule.endpoint == "static":
             continue
-        url = rule.build({k: values[k] for k in rule.arguments})[1]
+        url = _build(rule, values)
         data = {
+            "kiosk_gen": "0",
             "status": "done",
             "note": "x",
             "confirm": "yes",
@@ -201,7 +221,7 @@ def test_security_headers_on_every_response(app, people, submit, https):
         if "GET" not in rule.methods:
             continue
         args = dict(values, filename="intake.css")
-        url = rule.build({k: args[k] for k in rule.arguments})[1]
+        url = _build(rule, args)
         for who, client in (("anonymous", anonymous), ("admin", admin)):
             response = client.get(url, base_url=base)
             response.close()

@@ -6,6 +6,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 from intake.admin import (  # noqa: E402, F401  (registers the routes)
     auth,
+    events_admin,
     exports_admin,
     forms_admin,
     responses_admin,

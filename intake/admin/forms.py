@@ -4,16 +4,28 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectMultipleField,
+    StringField,
     widgets,
 )
-from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
+from wtforms.validators import (
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from intake.passwords import MIN_PASSWORD_LENGTH
+from intake.storage.events import IDLE_RANGE, PIN_RE, THANKS_RANGE
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -95,3 +107,47 @@ class UserForm(FlaskForm):
     role = RadioField(_l("Role"), validate_choice=False)
     districts = MultiCheckboxField(_l("Districts"), validate_choice=False)
     active = BooleanField(_l("May log in"), default=True)
+
+
+class EventForm(FlaskForm):
+    """A new event with its kiosk: where, when, which forms and languages, the staff PIN."""
+
+    name = StringField(
+        _l("Name of the event"),
+        validators=[InputRequired(message=_l("Please enter a name.")), Length(max=200)],
+    )
+    held_on = DateField(
+        _l("Date (optional)"),
+        validators=[Optional()],
+        format="%Y-%m-%d",
+    )
+    district = RadioField(
+        _l("District"),
+        validate_choice=False,
+        validators=[InputRequired(message=_l("Please choose a district."))],
+    )
+    forms = MultiCheckboxField(_l("Forms on the tablets"), validate_choice=False)
+    languages = MultiCheckboxField(_l("Languages (none ticked: all)"), validate_choice=False)
+    pin = StringField(
+        _l("Staff PIN (4 to 8 digits)"),
+        validators=[
+            InputRequired(message=_l("Please choose a PIN of 4 to 8 digits.")),
+            Regexp(PIN_RE, message=_l("Please choose a PIN of 4 to 8 digits.")),
+        ],
+    )
+    idle_seconds = IntegerField(
+        _l("Clear a form left alone after (seconds)"),
+        default=120,
+        validators=[
+            InputRequired(message=_l("Please enter a number of seconds.")),
+            NumberRange(*IDLE_RANGE, message=_l("Please enter %(min)s to %(max)s seconds.")),
+        ],
+    )
+    thanks_seconds = IntegerField(
+        _l("Show the thank-you screen for (seconds)"),
+        default=15,
+        validators=[
+            InputRequired(message=_l("Please enter a number of seconds.")),
+            NumberRange(*THANKS_RANGE, message=_l("Please enter %(min)s to %(max)s seconds.")),
+        ],
+    )

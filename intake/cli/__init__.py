@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from intake.cli import backup, forms, report, seed, translate, users
+from intake.cli import backup, events, forms, report, seed, translate, users
 
 
 def init_app(app: Flask) -> None:
@@ -15,3 +15,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(forms.forms)
     app.cli.add_command(translate.translate)
     app.cli.add_command(backup.backup)
+    app.cli.add_command(events.events)

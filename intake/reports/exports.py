@@ -28,6 +28,7 @@ from openpyxl.styles import Font
 from intake.engine.definition import FieldDef, FormDefinition
 from intake.extensions import db
 from intake.reports.params import LOCAL_TZ, ReportParams
+from intake.storage.events import event_names
 from intake.storage.models import Answer, District, Form, FormVersion, Municipality, Response
 
 #: Responses read (and answers fetched) per query.
@@ -108,7 +109,10 @@ def _rows(
         ).all()
     )
     names = [f.name for f in fields]
+    events: dict[int, str] = {}
     for batch in _response_batches(scope, batch_size):
+        wanted = {r.event_id for r in batch if r.event_id and r.event_id not in events}
+        events.update(event_names(list(wanted)) if wanted else {})
         values: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for response_id, name, value in db.session.execute(
             sa.select(Answer.response_id, Answer.field, Answer.value)
@@ -123,7 +127,8 @@ def _rows(
                 r.created_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
                 district_names.get(r.district_id, ""),
                 r.language,
-                r.source or "",
+                # An event's answers name the event (its name and date), not "event-3".
+                events.get(r.event_id, r.source or "") if r.event_id else r.source or "",
                 str(versions.get(r.form_version_id, "")),
             ]
             for column in columns:
@@ -148,6 +153,7 @@ def _response_batches(scope: list, batch_size: int) -> Iterator[list[sa.Row]]:
             Response.language,
             Response.source,
             Response.form_version_id,
+            Response.event_id,
         ).where(*scope)
         if after is not None:
             created, last_id = after

@@ -18,6 +18,7 @@ from intake.engine.definition import FieldDef, FormDefinition
 from intake.extensions import db
 from intake.i18n import NATIVE_NAMES
 from intake.reports.params import LOCAL_TZ, ReportParams
+from intake.storage.events import event_names
 from intake.storage.models import Answer, District, Form, Municipality, Response, utcnow
 
 COUNTED_TYPES = ("single_choice", "multiple_choice", "rating", "yes_no", "municipality", "consent")
@@ -267,19 +268,24 @@ def _source_rows(scope, ids: list[int], total: int) -> list[CountRow]:
     """Responses per source or campaign; responses without one are counted as such."""
     from flask_babel import gettext as _
 
-    counts: dict[str | None, dict[int, int]] = defaultdict(dict)
-    for source, district_id, n in db.session.execute(
-        sa.select(Response.source, Response.district_id, sa.func.count())
+    counts: dict[tuple[str | None, int | None], dict[int, int]] = defaultdict(dict)
+    for source, event_id, district_id, n in db.session.execute(
+        sa.select(Response.source, Response.event_id, Response.district_id, sa.func.count())
         .where(*scope)
-        .group_by(Response.source, Response.district_id)
+        .group_by(Response.source, Response.event_id, Response.district_id)
     ):
-        counts[source][district_id] = n
+        counts[(source, event_id)][district_id] = n
+    events = event_names([e for _s, e in counts if e is not None])
     rows = []
-    for source, by_district in counts.items():
+    for (source, event_id), by_district in counts.items():
         row_total = sum(by_district.values())
+        if event_id is not None:
+            label = _("Event: %(name)s", name=events.get(event_id, source))
+        else:
+            label = source or _("Without a campaign (direct link or the start page)")
         rows.append(
             CountRow(
-                label=source or _("Without a campaign (direct link or the start page)"),
+                label=label,
                 counts=[by_district.get(i, 0) for i in ids],
                 total=row_total,
                 percent=_percent(row_total, total),

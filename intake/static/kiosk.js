@@ -251,6 +251,7 @@
           format: "intake-kiosk-queue",
           version: 1,
           event: document.body.getAttribute("data-kiosk-event"),
+          eventId: parseInt(document.body.getAttribute("data-kiosk-event-id"), 10),
           savedAt: new Date().toISOString(),
           answers: items
         };
