@@ -62,18 +62,26 @@ def ui_languages() -> list[str]:
     return list(current_app.config["LANGUAGES"])
 
 
-def choose(available: Iterable[str], default: str | None = None, asked: str | None = None) -> str:
+def choose(
+    available: Iterable[str],
+    default: str | None = None,
+    asked: str | None = None,
+    remember: bool = True,
+) -> str:
     """Pick this request's language among `available` and make Babel use it.
 
     `asked` is an explicit choice made on the page (the language buttons of a form);
-    otherwise `?lang=` in the link counts as the explicit choice.
+    otherwise `?lang=` in the link counts as the explicit choice. With `remember`
+    false the choice is not kept in the session (a kiosk serves one person after
+    another, and its service worker loads every language's form in the background).
     """
     options = [lang for lang in available if lang in current_app.config["LANGUAGES"]]
     if not options:
         options = [current_app.config["DEFAULT_LANGUAGE"]]
     asked = asked or request.args.get("lang")
     if asked in options:
-        session[SESSION_KEY] = asked
+        if remember:
+            session[SESSION_KEY] = asked
         lang = asked
     elif session.get(SESSION_KEY) in options:
         lang = session[SESSION_KEY]

@@ -28,7 +28,7 @@ def new_event_data(page_html: str, **overrides) -> dict:
         "district": "mainz-bingen",
         "forms": ["volunteer"],
         "languages": ["ar", "de", "fa"],
-        "pin": "2468",
+        "pin": "246802",
         "idle_seconds": "90",
         "thanks_seconds": "10",
     }
@@ -48,7 +48,7 @@ def test_coordinator_creates_an_event_and_gets_link_and_qr(app, client, create_u
     with app.app_context():
         event = db.session.scalar(sa.select(Event))
         assert event.languages == ["ar", "de", "fa"] and event.idle_seconds == 90
-        assert event.pin_hash != "2468"
+        assert event.pin_hash != "246802"
         token = event.token
     assert f"/k/{token}" in detail
     qr = client.get(f"/admin/events/{event.id}/qr.svg")
@@ -63,8 +63,8 @@ def test_event_form_errors_are_precise_and_nothing_is_stored(app, client, create
     auth.login("mz@example.org")
     page = client.get("/admin/events/new").get_data(as_text=True)
     for overrides, message in [
-        ({"pin": "12"}, "PIN mit 4 bis 8 Ziffern"),
-        ({"pin": "abcd"}, "PIN mit 4 bis 8 Ziffern"),
+        ({"pin": "1234"}, "PIN mit 6 bis 8 Ziffern"),
+        ({"pin": "abcd"}, "PIN mit 6 bis 8 Ziffern"),
         ({"name": ""}, "Bitte geben Sie einen Namen ein."),
         ({"idle_seconds": "5"}, "30 bis 1800 Sekunden"),
         ({"forms": []}, "mindestens ein Formular"),
@@ -300,6 +300,6 @@ def test_cli_events_create_refuses_bad_arguments(app, runner):
     )
     assert wrong.exit_code == 2 and "no district 'nowhere'" in wrong.output
     pin = runner.invoke(args=base + ["--pin-stdin"], input="12\n")
-    assert pin.exit_code == 2 and "the PIN must be 4 to 8 digits" in pin.output
+    assert pin.exit_code == 2 and "the PIN must be 6 to 8 digits" in pin.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 0

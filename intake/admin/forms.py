@@ -129,10 +129,10 @@ class EventForm(FlaskForm):
     forms = MultiCheckboxField(_l("Forms on the tablets"), validate_choice=False)
     languages = MultiCheckboxField(_l("Languages (none ticked: all)"), validate_choice=False)
     pin = StringField(
-        _l("Staff PIN (4 to 8 digits)"),
+        _l("Staff PIN (6 to 8 digits)"),
         validators=[
-            InputRequired(message=_l("Please choose a PIN of 4 to 8 digits.")),
-            Regexp(PIN_RE, message=_l("Please choose a PIN of 4 to 8 digits.")),
+            InputRequired(message=_l("Please choose a PIN of 6 to 8 digits.")),
+            Regexp(PIN_RE, message=_l("Please choose a PIN of 6 to 8 digits.")),
         ],
     )
     idle_seconds = IntegerField(

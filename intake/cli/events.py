@@ -39,7 +39,7 @@ def events() -> None:
     "--language", "languages", multiple=True, help="Language code (repeatable; default all)."
 )
 @click.option(
-    "--pin-stdin", is_flag=True, help="Read the staff PIN (4-8 digits) from standard input."
+    "--pin-stdin", is_flag=True, help="Read the staff PIN (6-8 digits) from standard input."
 )
 @click.option(
     "--idle-seconds",
@@ -95,7 +95,7 @@ def create(
     if pin_stdin:
         pin = sys.stdin.readline().strip()
         if not PIN_RE.match(pin):
-            raise click.UsageError("the PIN must be 4 to 8 digits")
+            raise click.UsageError("the PIN must be 6 to 8 digits")
     else:
         pin = new_pin()
     try:

@@ -37,6 +37,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import exc as sa_exc
 
 from intake import audit, i18n
@@ -95,7 +96,10 @@ def picker(token: str):
     _next_generation()
     session.pop(RECEIPT, None)
     languages = _languages(event)
-    i18n.choose(languages)
+    i18n.choose(languages, remember=False)
+    # The session gets its CSRF secret now, before the service worker loads the forms
+    # in parallel: otherwise each of those responses would set a different one.
+    generate_csrf()
     buttons, offline = [], []
     for code in languages:
         forms = [
@@ -104,19 +108,22 @@ def picker(token: str):
         link = forms[0] if len(forms) == 1 else url_for("kiosk.start", token=token, lang=code)
         buttons.append((code, i18n.NATIVE_NAMES.get(code, code), link))
         offline += [link] + forms if len(forms) > 1 else forms
-    return _page("kiosk/picker.html", event=event, languages=buttons, offline_urls=offline)
+    offline.append(url_for("kiosk.staff", token=token))  # staff can save answers offline
+    return _offline(
+        _page("kiosk/picker.html", event=event, languages=buttons, offline_urls=offline)
+    )
 
 
 @bp.get("/<token>/start")
 def start(token: str):
     """After the language: the form, or the choice of forms when the event has several."""
     event = _active_event(token)
-    lang = i18n.choose(_languages(event))
+    lang = i18n.choose(_languages(event), remember=False)
     slugs = _forms_in(event, lang)
     if len(slugs) == 1:
         return redirect(url_for("kiosk.form", token=token, slug=slugs[0], lang=lang))
     forms = [(slug, published(slug)[2]) for slug in slugs]
-    return _page("kiosk/forms.html", event=event, forms=forms)
+    return _offline(_page("kiosk/forms.html", event=event, forms=forms))
 
 
 @bp.route("/<token>/f/<slug>", methods=["GET", "POST"])
@@ -137,6 +144,7 @@ def form(token: str, slug: str):
     lang = i18n.choose(
         [code for code in _languages(event) if code in definition.languages],
         definition.default_language,
+        remember=False,
     )
     if availability(form_row) != "open":
         return redirect(url_for("kiosk.picker", token=token))
@@ -145,7 +153,7 @@ def form(token: str, slug: str):
     if request.method == "GET":
         data = {"idempotency_key": new_key(), "district": event.district.slug, "src": ""}
         wtform = build_form(definition, lang, groups, data=data)
-        return render_form(wtform, 200, view=whole_view(wtform), **context)
+        return _offline(render_form(wtform, 200, view=whole_view(wtform), **context))
     if request.form.get("kiosk_gen") != str(session.get(GEN, 0)):
         # Posted again from the history after the next person started: to the picker,
         # without showing or storing anything.
@@ -214,7 +222,7 @@ def thanks(token: str):
     reference = session.pop(RECEIPT, None)
     if reference is None:  # reloaded, or reached from the history: nothing to show
         return redirect(url_for("kiosk.picker", token=token))
-    i18n.choose(_languages(event))
+    i18n.choose(_languages(event), remember=False)
     return _page("kiosk/thanks.html", event=event, reference=reference)
 
 
@@ -232,8 +240,10 @@ def staff(token: str):
             return redirect(url_for("kiosk.staff", token=token), code=303)
         audit.record("kiosk.staff", None, f"event:{event.id}", outcome="denied")
         error = _("This PIN is not right.")
-    template = "kiosk/staff.html" if _is_staff(token) else "kiosk/pin.html"
-    return _page(template, event=event, error=error, status=422 if error else 200)
+    if _is_staff(token):
+        return _page("kiosk/staff.html", event=event)
+    response = _page("kiosk/pin.html", event=event, error=error, status=422 if error else 200)
+    return response if error else _offline(response)
 
 
 @bp.post("/<token>/leave")
@@ -289,6 +299,14 @@ def _forms_in(event: Event, lang: str) -> list[str]:
         if found and availability(form) == "open" and lang in found[2].languages:
             slugs.append(form.slug)
     return slugs
+
+
+def _offline(response):
+    """Mark a page the service worker may keep for use without a connection: the
+    picker, the list of forms, an empty form, the PIN page. Nothing else: never a
+    page with answers, never the staff panel."""
+    response.headers["X-Intake-Offline"] = "1"
+    return response
 
 
 def _closed_event():

@@ -26,13 +26,22 @@ self.addEventListener("message", function (event) {
     return Promise.all(urls.map(function (url) {
       return fetch(url, { credentials: "same-origin", cache: "no-store", redirect: "manual" })
         .then(function (response) {
-          if (response.status === 200) return cache.put(url, response);
+          if (keep(response, url)) return cache.put(url, response);
           return null;
         })
         .catch(function () { return null; });
     }));
   }));
 });
+
+// The app's assets are kept; of the pages only those the server marks: the picker,
+// form lists, empty forms and the PIN page, never a page with answers or the staff
+// panel.
+function keep(response, url) {
+  if (response.status !== 200 || response.redirected) return false;
+  if (new URL(url, self.location.href).pathname.indexOf("/static/") === 0) return true;
+  return response.headers.get("X-Intake-Offline") === "1";
+}
 
 function kioskHome(url) {
   var parts = url.pathname.split("/"); // "", "k", token, ...
@@ -59,14 +68,11 @@ self.addEventListener("fetch", function (event) {
   if (request.mode !== "navigate" || url.pathname.indexOf("/k/") !== 0) return;
   if (url.pathname.split("/").length < 3) return;
   event.respondWith(fetch(request).then(function (response) {
-    // Keep the newest copy of pages on the list (the empty forms and the picker).
-    if (response.status === 200 && !response.redirected) {
+    // Keep the newest copy of the pages the server marks as fit for offline use.
+    if (keep(response, request.url)) {
       var copy = response.clone();
       caches.open(CACHE).then(function (cache) {
-        return cache.match(request).then(function (hit) {
-          if (hit) return cache.put(request, copy);
-          return null;
-        });
+        return cache.put(request, copy);
       });
     }
     return response;

@@ -279,6 +279,79 @@
     });
   }
 
+  // --- the staff PIN without a connection ------------------------------------------
+
+  var PIN_STATE = "intake-kiosk-pin";
+
+  function base64Bytes(text) {
+    var raw = atob(text);
+    var out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+
+  function bytesBase64(bytes) {
+    var text = "";
+    bytes.forEach(function (b) { text += String.fromCharCode(b); });
+    return btoa(text);
+  }
+
+  // "pbkdf2-sha256$rounds$salt$hash" from the server (storage/events.pin_check_for).
+  function pinMatches(check, pin) {
+    var parts = check.split("$");
+    return crypto.subtle.importKey("raw", new TextEncoder().encode(pin), "PBKDF2", false, ["deriveBits"])
+      .then(function (key) {
+        return crypto.subtle.deriveBits({
+          name: "PBKDF2", hash: "SHA-256", salt: base64Bytes(parts[2]), iterations: parseInt(parts[1], 10)
+        }, key, 256);
+      })
+      .then(function (bits) { return bytesBase64(new Uint8Array(bits)) === parts[3]; });
+  }
+
+  // The PIN goes to the server whenever it answers; without a connection the tablet
+  // checks it itself (five wrong PINs lock it for five minutes) and shows the panel.
+  function pinPage() {
+    var form = document.querySelector("form[data-kiosk-pin]");
+    if (!form) return;
+    var input = form.querySelector("input[name=pin]");
+    var error = form.querySelector("[data-pin-error]");
+    var panel = document.querySelector("[data-kiosk-offline-panel]");
+    var say = function (label) {
+      error.textContent = form.getAttribute(label);
+      error.hidden = false;
+      input.setAttribute("aria-invalid", "true");
+      input.value = "";
+      input.focus();
+    };
+    var offline = function () {
+      var state = JSON.parse(localStorage.getItem(PIN_STATE) || '{"fails":0,"until":0}');
+      if (Date.now() < state.until || !(window.crypto && crypto.subtle)) {
+        say("data-label-locked");
+        return;
+      }
+      pinMatches(form.getAttribute("data-pin-check"), input.value).then(function (ok) {
+        if (ok) {
+          localStorage.removeItem(PIN_STATE);
+          form.hidden = true;
+          panel.hidden = false;
+          showCounts();
+          return;
+        }
+        state.fails += 1;
+        if (state.fails >= 5) state = { fails: 0, until: Date.now() + 5 * 60 * 1000 };
+        localStorage.setItem(PIN_STATE, JSON.stringify(state));
+        say(state.until > Date.now() ? "data-label-locked" : "data-label-wrong");
+      });
+    };
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      fetch(form.getAttribute("data-health"), { cache: "no-store" }).then(function (response) {
+        if (!response.ok) throw new Error("no server");
+        form.submit(); // the server checks it (this does not fire "submit" again)
+      }).catch(offline);
+    });
+  }
+
   function serviceWorker(body) {
     if (!("serviceWorker" in navigator)) return;
     navigator.serviceWorker.register(body.getAttribute("data-kiosk-sw")).catch(function () {});
@@ -306,6 +379,7 @@
       if (event.persisted && form) goHome(home);
     });
     staffActions();
+    pinPage();
     if (window.indexedDB) {
       flush();
       window.setInterval(flush, RETRY_MS);

@@ -6,6 +6,8 @@ share them.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import secrets
 from collections.abc import Sequence
@@ -18,7 +20,9 @@ from intake.passwords import hash_password, verify_password
 from intake.storage.forms import latest_version
 from intake.storage.models import District, Event, Form
 
-PIN_RE = re.compile(r"^[0-9]{4,8}$")
+PIN_RE = re.compile(r"^[0-9]{6,8}$")
+#: PBKDF2 rounds of the offline PIN check (OWASP's 2023 figure for PBKDF2-SHA256).
+PIN_CHECK_ROUNDS = 600_000
 IDLE_RANGE = (30, 1800)
 THANKS_RANGE = (5, 120)
 
@@ -79,12 +83,30 @@ def create_event(
         forms=list(forms),
         languages=list(dict.fromkeys(languages)),
         pin_hash=hash_password(pin),
+        pin_check=pin_check_for(pin),
         idle_seconds=idle_seconds,
         thanks_seconds=thanks_seconds,
         created_by_id=created_by_id,
     )
     db.session.add(event)
     return event
+
+
+def pin_check_for(pin: str) -> str:
+    """What a tablet needs to check the staff PIN without a connection.
+
+    "pbkdf2-sha256$<rounds>$<salt>$<hash>" (base64): the staff page checks a PIN
+    with WebCrypto when the server cannot be reached, so staff can save waiting
+    answers to a file at a venue without Wi-Fi. It is on the event's PIN page, which
+    anyone with the kiosk link can load: it stops the next respondent, not somebody
+    who tries every PIN on a computer (six digits are a million tries), which is
+    why PINs have six digits or more and the server's check (argon2, throttled)
+    is used whenever it answers. See docs/kiosk.md.
+    """
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, PIN_CHECK_ROUNDS)
+    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    return f"pbkdf2-sha256${PIN_CHECK_ROUNDS}${b64(salt)}${b64(digest)}"
 
 
 def by_token(token: str) -> Event | None:

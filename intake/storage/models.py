@@ -254,6 +254,8 @@ class Event(db.Model):
     #: Language codes offered on the tablet, in the order shown; empty: every language.
     languages: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     pin_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
+    #: The PIN check for tablets without a connection (storage/events.pin_check_for).
+    pin_check: so.Mapped[str] = so.mapped_column(sa.String(255))
     #: Seconds without a touch before a half-filled form is cleared.
     idle_seconds: so.Mapped[int] = so.mapped_column(default=120)
     #: Seconds the thank-you screen stays before the language picker comes back.

@@ -96,18 +96,21 @@ def wait_until(check, seconds: float = 30, message: str = "condition"):
 
 
 def cached_urls(page) -> list[str]:
-    return page.evaluate(
-        f"caches.open('{CACHE}').then(c => c.keys()).then(k => k.map(r => r.url))"
-    )
+    return page.evaluate(f"caches.open('{CACHE}').then(c => c.keys()).then(k => k.map(r => r.url))")
 
 
 def open_kiosk(page, server, token: str, lang_link: str = "Deutsch") -> None:
     """The picker, with the service worker in control and the pages kept for offline use."""
     page.goto(f"{server.url}/k/{token}")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
     wait_until(
-        lambda: any("/f/kiosk-short?lang=de" in url for url in cached_urls(page))
-        and any(url.endswith("kiosk.js") for url in cached_urls(page)),
+        lambda: page.evaluate("navigator.serviceWorker.controller !== null"),
+        message="the service worker to control the page",
+    )
+    wait_until(
+        lambda: (
+            any("/f/kiosk-short?lang=de" in url for url in cached_urls(page))
+            and any(url.endswith("kiosk.js") for url in cached_urls(page))
+        ),
         message="the service worker to keep the kiosk pages",
     )
 
@@ -135,7 +138,9 @@ def test_three_offline_submissions_survive_a_reload_and_are_sent_once_online(
         page.get_by_role("link", name="Deutsch").click()
         fill_short(page, f"Offline {i}")
         page.get_by_role("button", name="Antworten senden").click()
-        expect(page.get_by_text("Ihre Antworten sind auf diesem Tablet gespeichert")).to_be_visible()
+        expect(
+            page.get_by_text("Ihre Antworten sind auf diesem Tablet gespeichert")
+        ).to_be_visible()
         expect(page.locator("form#public-form")).to_have_count(0)
         page.get_by_role("link", name="Nächste Person").click()
         expect(page.get_by_role("heading", name="Wählen Sie Ihre Sprache")).to_be_visible()
@@ -207,7 +212,9 @@ def test_next_person_sees_nothing_after_back_forward_and_reload(
     assert response_count(app) == 1
 
 
-def test_idle_form_is_cleared_and_the_picker_comes_back(app, server, tablet, short_form, make_event):
+def test_idle_form_is_cleared_and_the_picker_comes_back(
+    app, server, tablet, short_form, make_event
+):
     token = make_event(forms=(short_form,))
     with app.app_context():
         db.session.scalar(sa.select(Event)).idle_seconds = 4  # below the back office's minimum
@@ -217,9 +224,7 @@ def test_idle_form_is_cleared_and_the_picker_comes_back(app, server, tablet, sho
     page.get_by_role("link", name="Deutsch").click()
     page.get_by_label("Ihr Name").fill("Halb ausgefüllt")
     expect(page.get_by_text("Sind Sie noch da?")).to_be_visible(timeout=6_000)
-    expect(page.get_by_role("heading", name="Wählen Sie Ihre Sprache")).to_be_visible(
-        timeout=6_000
-    )
+    expect(page.get_by_role("heading", name="Wählen Sie Ihre Sprache")).to_be_visible(timeout=6_000)
     assert page.url == f"{server.url}/k/{token}"
     page.get_by_role("link", name="Deutsch").click()
     assert page.get_by_label("Ihr Name").input_value() == ""
@@ -251,7 +256,7 @@ def test_staff_pin_leaves_kiosk_mode(app, server, tablet, short_form, make_event
     page.goto(f"{server.url}/")
     assert page.url == f"{server.url}/k/{token}"  # locked
     page.get_by_role("link", name="Personal").click()
-    page.get_by_label("PIN des Personals dieser Veranstaltung").fill("9999")
+    page.get_by_label("PIN des Personals dieser Veranstaltung").fill("999999")
     page.get_by_role("button", name="Weiter").click()
     expect(page.get_by_text("Diese PIN stimmt nicht.")).to_be_visible()
     page.get_by_label("PIN des Personals dieser Veranstaltung").fill(KIOSK_PIN)
@@ -262,27 +267,54 @@ def test_staff_pin_leaves_kiosk_mode(app, server, tablet, short_form, make_event
     assert page.url == f"{server.url}/"
 
 
-def test_staff_save_answers_that_cannot_be_sent_to_a_file(
-    app, server, tablet, short_form, make_event, tmp_path
+def test_offline_staff_save_answers_to_a_file_that_the_back_office_imports(
+    app, server, tablet, short_form, make_event, create_user, tmp_path
 ):
+    from tests.browser.pages import admin_login
+    from tests.conftest import PASSWORD
+
     token = make_event(forms=(short_form,))
     page = tablet.new_page()
     open_kiosk(page, server, token)
-    tablet.set_offline(True)
+    tablet.set_offline(True)  # a venue without Wi-Fi, all evening
     page.get_by_role("link", name="Deutsch").click()
     fill_short(page, "In der Datei")
     page.get_by_role("button", name="Antworten senden").click()
     expect(page.get_by_text("Ihre Antworten sind auf diesem Tablet gespeichert")).to_be_visible()
-    tablet.set_offline(False)
-    server.stop()  # the connection is back, the server is not
-    page.goto(f"{server.url}/k/{token}/staff") if False else None
-    server.start()
-    page.goto(f"{server.url}/k/{token}/staff")
-    page.get_by_label("PIN des Personals dieser Veranstaltung").fill(KIOSK_PIN)
+    page.get_by_role("link", name="Nächste Person").click()
+    page.get_by_role("link", name="Personal").click()  # the service worker's copy
+    pin = page.get_by_label("PIN des Personals dieser Veranstaltung")
+    pin.fill("999999")
     page.get_by_role("button", name="Weiter").click()
+    expect(page.get_by_text("Diese PIN stimmt nicht.")).to_be_visible()
+    expect(page.locator("[data-kiosk-queue]")).to_have_text("Warten auf Senden: 1")
+    pin.fill(KIOSK_PIN)
+    page.get_by_role("button", name="Weiter").click()
+    expect(page.get_by_role("heading", name="Antworten auf diesem Tablet")).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("button", name="Wartende Antworten in eine Datei speichern").click()
     saved = tmp_path / "saved.json"
     download.value.save_as(saved)
-    text = saved.read_text(encoding="utf-8")
-    assert '"format": "intake-kiosk-queue"' in text and "In+der+Datei" in text
+    assert "In+der+Datei" in saved.read_text(encoding="utf-8")
+    assert response_count(app) == 0
+
+    # In the office: a coordinator imports the file.
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    office = tablet.browser.new_context(locale="de-DE")
+    desk = office.new_page()
+    admin_login(desk, server.url, "mz@example.org", PASSWORD)
+    desk.get_by_role("link", name="Veranstaltungen").click()
+    desk.get_by_role("link", name="Infoabend Ingelheim").click()
+    desk.get_by_label("Datei mit gespeicherten Antworten (.json)").set_input_files(saved)
+    desk.get_by_role("button", name="Importieren").click()
+    expect(
+        desk.get_by_text("Import: 1 Antworten gespeichert, 0 waren schon gespeichert")
+    ).to_be_visible()
+    office.close()
+    assert stored_names(app) == ["In der Datei"]
+
+    # The tablet gets a connection again: it sends, hears "stored before", forgets it.
+    tablet.set_offline(False)
+    page.goto(f"{server.url}/k/{token}")
+    expect(page.locator("[data-kiosk-queue]")).to_be_hidden(timeout=30_000)
+    assert response_count(app) == 1

@@ -27,6 +27,7 @@ def upgrade():
         sa.Column("district_id", sa.Integer(), nullable=False),
         sa.Column("languages", sa.JSON(), nullable=False),
         sa.Column("pin_hash", sa.String(length=255), nullable=False),
+        sa.Column("pin_check", sa.String(length=255), nullable=False),
         sa.Column("idle_seconds", sa.Integer(), nullable=False),
         sa.Column("thanks_seconds", sa.Integer(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
