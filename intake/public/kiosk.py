@@ -36,6 +36,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import exc as sa_exc
@@ -109,8 +110,19 @@ def picker(token: str):
         buttons.append((code, i18n.NATIVE_NAMES.get(code, code), link))
         offline += [link] + forms if len(forms) > 1 else forms
     offline.append(url_for("kiosk.staff", token=token))  # staff can save answers offline
+    # The heading in every language of the event: the person may read none of the others.
+    asks = []
+    for code in languages:
+        with force_locale(code):
+            asks.append((code, _("Choose your language")))
     return _offline(
-        _page("kiosk/picker.html", event=event, languages=buttons, offline_urls=offline)
+        _page(
+            "kiosk/picker.html",
+            event=event,
+            languages=buttons,
+            asks=asks,
+            offline_urls=offline,
+        )
     )
 
 

@@ -318,3 +318,61 @@ def test_offline_staff_save_answers_to_a_file_that_the_back_office_imports(
     page.goto(f"{server.url}/k/{token}")
     expect(page.locator("[data-kiosk-queue]")).to_be_hidden(timeout=30_000)
     assert response_count(app) == 1
+
+
+SIZES = {"landscape": (1024, 768), "portrait": (768, 1024)}
+LANGUAGE_BUTTON = {"ar": "العربية", "de": "Deutsch"}
+SEND = {"ar": "إرسال الإجابات", "de": "Antworten senden"}
+THANKS = {"ar": "شكرًا لك!", "de": "Vielen Dank!"}
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("lang", ["ar", "de"])
+def test_kiosk_screens_in_arabic_and_german(
+    app, server, browser, screenshots, short_form, make_event, lang, size
+):
+    """Picker, the volunteer form and the receipt on a tablet held both ways.
+
+    Right-to-left must mirror: in Arabic the event name sits at the right edge, the
+    questions' labels start at the right, and nothing scrolls sideways.
+    """
+    width, height = SIZES[size]
+    token = make_event(forms=("volunteer",), languages=["de", "ar", "fa", "uk", "ti", "en"])
+    short = make_event(forms=(short_form,), name="Begegnungscafé Bingen")
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="de-DE")
+    page = context.new_page()
+
+    def shot(name: str) -> None:
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+        page.screenshot(path=screenshots / f"kiosk-{name}-{lang}-{width}x{height}.png")
+
+    page.goto(f"{server.url}/k/{token}")
+    buttons = page.locator(".kiosk-languages .big-button")
+    expect(buttons).to_have_count(6)
+    for button, native in zip(
+        buttons.all(),
+        ["Deutsch", "العربية", "فارسی / دری", "Українська", "ትግርኛ", "English"],
+        strict=True,
+    ):
+        expect(button).to_have_text(native)
+        assert button.bounding_box()["height"] >= 90  # large enough for any finger
+    shot("picker")
+    page.get_by_role("link", name=LANGUAGE_BUTTON[lang]).click()
+    assert page.get_attribute("html", "dir") == ("rtl" if lang == "ar" else "ltr")
+    brand = page.locator(".brand").bounding_box()
+    label = page.locator(".public-form label").first.bounding_box()
+    if lang == "ar":
+        assert brand["x"] + brand["width"] > width * 0.6  # at the right
+        assert label["x"] + label["width"] > width * 0.6
+    else:
+        assert brand["x"] < width * 0.4
+    shot("form")
+
+    page.goto(f"{server.url}/k/{short}")
+    page.get_by_role("link", name=LANGUAGE_BUTTON[lang]).click()
+    page.locator("input[name=full_name]").fill("Test" if lang == "de" else "سمير")
+    page.locator("input[name=wish]").first.check()
+    page.get_by_role("button", name=SEND[lang]).click()
+    expect(page.get_by_role("heading", name=THANKS[lang])).to_be_visible()
+    shot("receipt")
+    context.close()
