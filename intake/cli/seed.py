@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from intake import demo
+from intake.accounts import external_url
 from intake.extensions import db
 from intake.storage.models import District
 
@@ -44,11 +45,16 @@ def seed_demo(responses: int, if_empty: bool, reset_passwords: bool) -> None:
             bar.length = total
             bar.update(done - bar.pos)
 
-        result = demo.seed(responses, progress if responses else None)
+        result = demo.seed(responses, progress if responses else None, event=True)
     for name in result.forms_created:
         click.echo(f"Form imported: {name}")
     click.echo(f"Responses created: {result.responses} in {time.perf_counter() - started:.1f} s")
     _show_passwords(result.passwords)
+    if result.kiosk:
+        token, pin = result.kiosk
+        click.echo(f"Demo kiosk (tablets at an event): {external_url('kiosk.picker', token=token)}")
+        if current_app.config["SHOW_DEMO_PASSWORDS"]:
+            click.echo(f"Demo kiosk staff PIN: {pin}")
 
 
 def _show_passwords(passwords: dict[str, str]) -> None:

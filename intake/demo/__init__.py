@@ -14,10 +14,13 @@ import sqlalchemy as sa
 from intake.engine.definition import FieldDef, FormDefinition, load_file
 from intake.extensions import db
 from intake.passwords import hash_password
+from intake.storage.events import create_event, new_pin
 from intake.storage.forms import all_published, import_definition
 from intake.storage.models import (
     Answer,
     District,
+    Event,
+    Form,
     Municipality,
     Response,
     User,
@@ -74,10 +77,19 @@ class SeedResult:
     forms_created: list[str]
     passwords: dict[str, str]
     responses: int
+    #: The demo event's kiosk token and staff PIN, when this run created it.
+    kiosk: tuple[str, str] | None = None
 
 
-def seed(responses: int = 0, progress: Callable[[int, int], None] | None = None) -> SeedResult:
-    """Create (or complete) the demo set-up; safe to run again."""
+def seed(
+    responses: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+    event: bool = False,
+) -> SeedResult:
+    """Create (or complete) the demo set-up; safe to run again.
+
+    `event` adds a demo event with a kiosk (when there is no event yet).
+    """
     districts = ensure_districts()
     created = []
     for path in sorted(FORMS_DIR.glob("*.yaml")):
@@ -98,8 +110,28 @@ def seed(responses: int = 0, progress: Callable[[int, int], None] | None = None)
             )
             passwords[email] = password
     db.session.commit()
+    kiosk = _demo_event(districts["mainz-bingen"]) if event else None
     count = synthetic_responses(responses, progress) if responses else 0
-    return SeedResult(created, passwords, count)
+    return SeedResult(created, passwords, count, kiosk)
+
+
+def _demo_event(district: District) -> tuple[str, str] | None:
+    """An information evening with both demo forms on its tablets."""
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Event)):
+        return None
+    pin = new_pin()
+    forms = list(
+        db.session.scalars(sa.select(Form).where(Form.slug.in_(["volunteer", "newcomer"])))
+    )
+    made = create_event(
+        name="Infoabend Ingelheim (Demo)",
+        district=district,
+        forms=forms,
+        pin=pin,
+        languages=["de", "ar", "fa", "ps", "uk", "ru", "tr", "ku", "so", "ti", "fr", "en"],
+    )
+    db.session.commit()
+    return made.token, pin
 
 
 def reset_demo_passwords() -> dict[str, str]:

@@ -376,3 +376,42 @@ def test_kiosk_screens_in_arabic_and_german(
     expect(page.get_by_role("heading", name=THANKS[lang])).to_be_visible()
     shot("receipt")
     context.close()
+
+
+@pytest.mark.parametrize("lang", ["de", "ar"])
+def test_kiosk_pages_have_no_accessibility_violations(server, browser, make_event, lang):
+    from tests.browser.test_accessibility import violations
+
+    token = make_event(forms=("volunteer",))
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, locale=lang)
+    page = context.new_page()
+    for path in (f"/k/{token}", f"/k/{token}/f/volunteer?lang={lang}", f"/k/{token}/staff"):
+        page.goto(f"{server.url}{path}")
+        assert violations(page) == [], path
+    page.goto(f"{server.url}/k/{token}/f/volunteer?lang={lang}")
+    page.locator("button[type=submit]").click()  # nothing filled in: the messages
+    expect(page.locator(".error-summary")).to_be_visible()
+    assert violations(page) == []
+    context.close()
+
+
+def test_kiosk_without_javascript_goes_back_to_the_picker_and_forgets(
+    app, server, browser, short_form, make_event
+):
+    """Without JavaScript: a plain post, the receipt page, then the picker by itself;
+    back and reload never show the answers again."""
+    token = make_event(forms=(short_form,), thanks_seconds=5)
+    context = browser.new_context(java_script_enabled=False, locale="de-DE")
+    page = context.new_page()
+    page.goto(f"{server.url}/k/{token}")
+    page.get_by_role("link", name="Deutsch").click()
+    fill_short(page, "Ohne Skript")
+    page.get_by_role("button", name="Antworten senden").click()
+    expect(page.locator(".reference bdi")).to_have_text(re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$"))
+    page.wait_for_url(f"{server.url}/k/{token}", timeout=10_000)  # the meta refresh
+    page.go_back()
+    assert "Ohne Skript" not in page.content()
+    page.reload()
+    assert "Ohne Skript" not in page.content()
+    assert response_count(app) == 1
+    context.close()
