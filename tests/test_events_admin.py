@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from intake.extensions import db
 from intake.storage.models import AuditEvent, Event, Response
 from tests.conftest import (
+    KIOSK_PIN,
     VOLUNTEER_ANSWERS,
     csrf_token,
     form_payload,
@@ -121,9 +122,23 @@ def test_closing_the_kiosk_and_a_new_link(app, client, create_user, auth, make_e
     assert tablet.get(f"/k/{token}").status_code == 200
     client.post(f"/admin/events/{event_id}/token", data={"csrf_token": csrf_token(page)})
     assert tablet.get(f"/k/{token}").status_code == 404
+    short = client.post(
+        f"/admin/events/{event_id}/pin",
+        data={"csrf_token": csrf_token(page), "pin": "12345"},
+        follow_redirects=True,
+    )
+    assert "Bitte wählen Sie eine PIN mit 6 bis 8 Ziffern." in short.get_data(as_text=True)
+    client.post(
+        f"/admin/events/{event_id}/pin", data={"csrf_token": csrf_token(page), "pin": "7654321"}
+    )
+    with app.app_context():
+        from intake.storage.events import check_pin
+
+        event = db.session.get(Event, event_id)
+        assert check_pin(event, "7654321") and not check_pin(event, KIOSK_PIN)
     with app.app_context():
         actions = set(db.session.scalars(sa.select(AuditEvent.action)))
-        assert {"event.close", "event.open", "event.new_link"} <= actions
+        assert {"event.close", "event.open", "event.new_link", "event.new_pin"} <= actions
 
 
 def saved_file(app, token: str, count: int, **extra) -> bytes:

@@ -25,7 +25,7 @@ from intake.admin import bp
 from intake.admin.forms import EventForm
 from intake.extensions import db
 from intake.public.queue import submit_queued
-from intake.storage.events import EventError, create_event, events_in, new_token
+from intake.storage.events import EventError, create_event, events_in, new_token, set_pin
 from intake.storage.forms import all_published, offered_districts
 from intake.storage.models import Event, Form, Response
 
@@ -184,6 +184,25 @@ def event_token(event_id: int):
     db.session.commit()
     audit.record("event.new_link", current_user, f"event:{event.id}")
     flash(_("The kiosk has a new link. Open it on the tablets; the old link no longer works."))
+    return redirect(url_for("admin.event_detail", event_id=event.id), code=303)
+
+
+@bp.post("/events/<int:event_id>/pin")
+@login_required
+def event_pin(event_id: int):
+    """A new staff PIN (a forgotten one, or one that got around)."""
+    _require_staff()
+    event = _visible_event(event_id)
+    try:
+        set_pin(event, (request.form.get("pin") or "").strip())
+    except EventError:
+        db.session.rollback()
+        flash(_("Please choose a PIN of 6 to 8 digits."))
+        audit.record("event.new_pin", current_user, f"event:{event.id}", outcome="refused")
+    else:
+        db.session.commit()
+        audit.record("event.new_pin", current_user, f"event:{event.id}")
+        flash(_("The staff PIN is changed. Tablets use the new one once they have been online."))
     return redirect(url_for("admin.event_detail", event_id=event.id), code=303)
 
 

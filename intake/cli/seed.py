@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from intake import demo
-from intake.accounts import external_url
+from intake.accounts import AccountError, external_url
 from intake.extensions import db
 from intake.storage.models import District
 
@@ -52,7 +52,11 @@ def seed_demo(responses: int, if_empty: bool, reset_passwords: bool) -> None:
     _show_passwords(result.passwords)
     if result.kiosk:
         token, pin = result.kiosk
-        click.echo(f"Demo kiosk (tablets at an event): {external_url('kiosk.picker', token=token)}")
+        try:
+            link = external_url("kiosk.picker", token=token)
+        except AccountError:
+            link = f"/k/{token} (set INTAKE_PUBLIC_URL for the full link)"
+        click.echo(f"Demo kiosk (tablets at an event): {link}")
         if current_app.config["SHOW_DEMO_PASSWORDS"]:
             click.echo(f"Demo kiosk staff PIN: {pin}")
 

@@ -82,14 +82,25 @@ def create_event(
         district=district,
         forms=list(forms),
         languages=list(dict.fromkeys(languages)),
-        pin_hash=hash_password(pin),
-        pin_check=pin_check_for(pin),
         idle_seconds=idle_seconds,
         thanks_seconds=thanks_seconds,
         created_by_id=created_by_id,
     )
+    set_pin(event, pin)
     db.session.add(event)
     return event
+
+
+def set_pin(event: Event, pin: str) -> None:
+    """Give the event a new staff PIN (6-8 digits); the caller commits.
+
+    Tablets that are online check it on the server at once; a tablet offline keeps
+    checking the old one until it has loaded the PIN page again.
+    """
+    if not PIN_RE.match(pin or ""):
+        raise EventError("pin")
+    event.pin_hash = hash_password(pin)
+    event.pin_check = pin_check_for(pin)
 
 
 def pin_check_for(pin: str) -> str:
