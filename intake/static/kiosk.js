@@ -72,7 +72,8 @@
             return { done: true, reference: data.reference, status: response.status };
           });
         }
-        var permanent = [400, 409, 410, 422].indexOf(response.status) >= 0;
+        // Refused for good (a replaced kiosk link is a 404): kept for staff, not retried.
+        var permanent = [400, 404, 409, 410, 422].indexOf(response.status) >= 0;
         item.attempts = (item.attempts || 0) + 1;
         if (permanent) {
           item.state = "attention";
