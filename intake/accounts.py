@@ -153,11 +153,16 @@ def reset_url(user: User) -> str:
     return external_url("admin.reset_password", token=reset_token(user))
 
 
-def external_url(endpoint: str, **values: object) -> str:
-    """An absolute link to `endpoint`, also outside a request (CLI, background jobs)."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
+def external_url(endpoint: str, _public: bool = False, **values: object) -> str:
+    """An absolute link to `endpoint`, also outside a request (CLI, background jobs).
+
+    With `_public`, PUBLIC_URL wins over the request's own address when it is set:
+    links printed on posters and sent to the public must not carry the address a
+    coordinator happens to reach the back office at.
+    """
     base = current_app.config.get("PUBLIC_URL")
+    if has_request_context() and not (_public and base):
+        return url_for(endpoint, _external=True, **values)
     if not base:
         raise AccountError("public_url")
     with current_app.test_request_context(base_url=base):
