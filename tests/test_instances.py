@@ -1,0 +1,300 @@
+"""Two app processes (gunicorn) on one PostgreSQL and one Redis, as a state-wide deployment
+runs them behind a proxy: a submission sent to both at once is stored once, and failed
+logins are limited across both.
+
+Needs the PostgreSQL and Redis of the development and CI machines (127.0.0.1:5432 and
+127.0.0.1:6379); skipped, saying so, where they do not answer.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import PASSWORD, VOLUNTEER_ANSWERS
+
+PG_URL = os.environ.get("PG_TEST_URL", "postgresql+psycopg://postgres@127.0.0.1/test")
+REDIS_URL = os.environ.get("INTAKE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _reachable(check) -> bool:
+    try:
+        check()
+    except Exception:  # noqa: BLE001 - any failure means "not here"
+        return False
+    return True
+
+
+def _pg() -> None:
+    engine = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
+    try:
+        engine.connect().close()
+    finally:
+        engine.dispose()
+
+
+def _redis() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+
+
+pytestmark = [
+    pytest.mark.skipif(not _reachable(_pg), reason=f"no PostgreSQL at {PG_URL}"),
+    pytest.mark.skipif(not _reachable(_redis), reason=f"no Redis at {REDIS_URL}"),
+    pytest.mark.skipif(
+        shutil.which("gunicorn", path=str(Path(sys.executable).parent)) is None,
+        reason="gunicorn is not installed (test extra)",
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Instance:
+    """One gunicorn process serving the app."""
+
+    def __init__(self, env: dict[str, str], workers: int = 1, log: Path | None = None):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        self.process = subprocess.Popen(
+            [
+                gunicorn,
+                "--config",
+                str(ROOT / "docs" / "deploy" / "gunicorn.conf.py"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--access-logfile",
+                str(log or "/dev/null"),
+                "intake:create_app()",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1).close()  # noqa: S310 (http only)
+                return
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(self.process.stderr.read().decode()[-2000:]) from None
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.process.stderr.close()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """Cookies and no automatic redirects: what a form page and its POST need."""
+
+    def __init__(self):
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect()
+        )
+
+    def get(self, url: str) -> str:
+        with self.opener.open(url, timeout=30) as response:
+            return response.read().decode()
+
+    def post(self, url: str, data: dict) -> int:
+        body = urllib.parse.urlencode(data, doseq=True).encode()
+        try:
+            with self.opener.open(url, data=body, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            error.close()
+            return error.code
+
+
+def _hidden(html: str, name: str) -> str:
+    return re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html).group(1)
+
+
+@pytest.fixture
+def deployment(tmp_path):
+    """A fresh schema, migrated and seeded, and the environment of an app process."""
+    from flask_migrate import upgrade
+
+    from intake import create_app, demo
+    from intake.extensions import db
+
+    schema = f"two_{secrets.token_hex(5)}"
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    secret = secrets.token_urlsafe(48)
+    app = create_app({"TESTING": True, "SECRET_KEY": secret, "DATABASE_URL": url})
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        demo.seed()
+        from intake.passwords import hash_password
+        from intake.storage.models import User
+
+        db.session.add(
+            User(email="mz@example.org", role="coordinator", password_hash=hash_password(PASSWORD))
+        )
+        db.session.commit()
+        db.engine.dispose()
+    env = {
+        **os.environ,
+        "INTAKE_ENVIRONMENT": "production",
+        "INTAKE_SECRET_KEY": secret,
+        "INTAKE_DATABASE_URL": url,
+        "INTAKE_SESSION_COOKIE_SECURE": "false",
+        "INTAKE_RATELIMIT_STORAGE_URI": REDIS_URL,
+        "INTAKE_RATELIMIT_KEY_PREFIX": f"test-{schema}",
+        "INTAKE_REPORT_FOLDER": str(tmp_path / "reports"),
+    }
+    yield env, url
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def _count(url: str) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        n = connection.execute(sa.text("SELECT count(*) FROM response")).scalar_one()
+    engine.dispose()
+    return n
+
+
+def test_two_instances_store_a_submission_once_and_share_login_limits(deployment, tmp_path):
+    env, url = deployment
+    log = tmp_path / "access.log"
+    first, second = Instance(env, log=log), Instance(env)
+    try:
+        # Exactly once: ten forms, each posted to both instances at the same moment
+        # (a proxy retrying on the other instance, a double click, a replay).
+        browser = Browser()
+        posts = []
+        for _ in range(10):
+            html = browser.get(f"{first.url}/f/volunteer?lang=de&district=mainz-bingen")
+            data = {
+                k: _hidden(html, k) for k in ("csrf_token", "idempotency_key", "district", "src")
+            }
+            data.update(VOLUNTEER_ANSWERS)
+            posts += [(first, data), (second, data)]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            codes = list(pool.map(lambda p: browser.post(f"{p[0].url}/f/volunteer", p[1]), posts))
+        assert codes == [303] * 20
+        assert _count(url) == 10
+
+        # Limits: five failed logins for one account, spread over both instances; the
+        # sixth is refused on either, because both count in Redis.
+        login = Browser()
+        html = login.get(f"{first.url}/admin/login")
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
+        wrong = {"email": "mz@example.org", "password": "wrong password!", "csrf_token": token}
+        codes = [login.post(f"{inst.url}/admin/login", wrong) for inst in (first, second) * 3]
+        assert codes == [422] * 5 + [429]
+        right = dict(wrong, password=PASSWORD)
+        assert login.post(f"{first.url}/admin/login", right) == 429  # still limited
+
+        # gunicorn's access log: request lines without query strings or kiosk tokens.
+        browser.get(f"{first.url}/f/volunteer?district=mainz-bingen&email=anna%40example.org")
+    finally:
+        first.stop()
+        second.stop()
+    lines = log.read_text()
+    assert '"GET /f/volunteer?[redacted] HTTP/1.1" 200' in lines
+    assert "anna" not in lines and "mainz-bingen" not in lines
+
+
+def _workers(master: int) -> list[int]:
+    """The worker processes gunicorn's master `master` has forked."""
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True, check=False)
+    return [int(pid) for pid in out.stdout.split()]
+
+
+def test_killing_a_worker_during_a_burst_loses_no_acknowledged_submission(deployment):
+    """SIGKILL one of two workers while 60 people submit; every person whose browser got
+    no answer sends again (same page, same key). In the end each of them is stored once."""
+    import signal
+
+    env, url = deployment
+    instance = Instance(env, workers=2)
+    try:
+        killed = []
+
+        def person(i: int) -> int:
+            browser = Browser()
+            while True:
+                try:
+                    html = browser.get(f"{instance.url}/f/volunteer?lang=de&district=mainz-bingen")
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            data = {
+                k: _hidden(html, k) for k in ("csrf_token", "idempotency_key", "district", "src")
+            }
+            data.update(VOLUNTEER_ANSWERS, first_name=f"Person {i}")
+            if i == 20:  # a third of the way in: one worker dies mid-burst
+                pid = _workers(instance.process.pid)[0]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            for _attempt in range(50):
+                try:
+                    code = browser.post(f"{instance.url}/f/volunteer", data)
+                except OSError:  # connection reset by the dying worker: no answer, so again
+                    time.sleep(0.1)
+                    continue
+                if code == 303:
+                    return code
+                time.sleep(0.1)
+            return 0
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            codes = list(pool.map(person, range(60)))
+        assert killed and codes == [303] * 60
+        assert _count(url) == 60
+        engine = sa.create_engine(url)
+        with engine.connect() as connection:
+            names = (
+                connection.execute(sa.text("SELECT value FROM answer WHERE field = 'first_name'"))
+                .scalars()
+                .all()
+            )
+        engine.dispose()
+        assert sorted(names) == sorted(f"Person {i}" for i in range(60))
+    finally:
+        instance.stop()
