@@ -65,6 +65,11 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "PDF_INLINE_MAX_RESPONSES": 50_000,
         "REPORT_JOB_HOURS": 24,
         "REPORT_FOLDER": None,  # default: instance/reports
+        # With a Redis URL, background PDF summaries go to an RQ queue that any number of
+        # `flask --app intake worker` processes take them from (several app instances);
+        # without one, a thread of the web process makes them.
+        "REDIS_URL": None,
+        "REPORT_QUEUE": "intake-reports",
         # Outgoing email (weekly summaries; invitations later).
         "SMTP_HOST": None,
         "SMTP_PORT": 25,

@@ -136,3 +136,75 @@ def test_many_responses_go_to_the_background_even_without_appendix(app, client, 
     response = client.get("/admin/reports/mainz-bingen/volunteer.pdf?appendix=none")
     assert response.status_code == 303
     assert wait_for(client, response.headers["Location"])["state"] == "done"
+
+
+def _redis_url() -> str | None:
+    import os
+
+    url = os.environ.get("INTAKE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        from redis import Redis
+
+        Redis.from_url(url, socket_connect_timeout=1).ping()
+    except Exception:  # noqa: BLE001 - any failure means "no Redis here"
+        return None
+    return url
+
+
+REDIS = _redis_url()
+
+
+@pytest.mark.skipif(REDIS is None, reason="no Redis at 127.0.0.1:6379 (INTAKE_TEST_REDIS_URL)")
+def test_with_redis_a_worker_process_makes_the_summary(
+    app, client, submit, background, mainz, database_url, tmp_path
+):
+    """Several app instances: the web process queues the job in Redis, and a separate
+    `flask --app intake worker` process (another process, as on another machine) makes it."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    queue = f"test-reports-{secrets.token_hex(4)}"
+    app.config.update(REDIS_URL=REDIS, REPORT_QUEUE=queue)
+    submit("volunteer", dict(VOLUNTEER_ANSWERS, experience="Vom Worker gemacht"))
+    job_url = client.get("/admin/reports/mainz-bingen/volunteer.pdf?appendix=text").location
+    time.sleep(1)
+    assert client.get(job_url + ".json").get_json()["state"] == "queued"  # nobody took it yet
+
+    url, options = database_url
+    search_path = options.get("connect_args", {}).get("options")
+    if search_path:  # the test's PostgreSQL schema
+        url += "?options=" + search_path.replace("=", "%3D")
+    env = {
+        **os.environ,
+        "INTAKE_ENVIRONMENT": "production",
+        "INTAKE_SECRET_KEY": app.config["SECRET_KEY"],
+        "INTAKE_DATABASE_URL": url,
+        "INTAKE_REDIS_URL": REDIS,
+        "INTAKE_REPORT_QUEUE": queue,
+        "INTAKE_REPORT_FOLDER": app.config["REPORT_FOLDER"],
+    }
+    flask = str(Path(sys.executable).parent / "flask")
+    done = subprocess.run(
+        [flask, "--app", "intake", "worker", "--burst"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    status = wait_for(client, job_url)
+    assert status["state"] == "done"
+    pdf = client.get(status["download"])
+    data = pdf.get_data()
+    pdf.close()
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+    assert "Vom Worker gemacht" in text
+
+
+def test_worker_without_redis_says_what_to_set(runner):
+    result = runner.invoke(args=["worker", "--burst"])
+    assert result.exit_code == 2 and "set INTAKE_REDIS_URL" in result.output

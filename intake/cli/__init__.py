@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from intake.cli import backup, events, forms, report, seed, translate, users
+from intake.cli import backup, events, forms, report, seed, translate, users, worker
 
 
 def init_app(app: Flask) -> None:
@@ -16,3 +16,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(translate.translate)
     app.cli.add_command(backup.backup)
     app.cli.add_command(events.events)
+    app.cli.add_command(worker.worker)

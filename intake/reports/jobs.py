@@ -1,7 +1,8 @@
 """PDF summaries made in the background, so no request waits for a long render.
 
 A summary whose appendix has more rows than PDF_INLINE_MAX_ROWS is not rendered in the
-request: a ReportJob row is written, a worker thread of this process makes the PDF
+request: a ReportJob row is written, a worker thread of this process (or, with REDIS_URL,
+any `flask --app intake worker` process through an RQ queue) makes the PDF
 into instance/reports/<id>.pdf, and the browser follows the job's progress on its page
 and downloads the file when it is ready. The job lives in the database, so any app
 process can answer for its progress; the file must then be on storage they share (the
@@ -87,9 +88,43 @@ def start(user: User, district: str, form_slug: str, params: dict[str, str | Non
     expire()
     db.session.add(job)
     db.session.commit()
-    app = current_app._get_current_object()
-    _executor.submit(_run, app, job.id)
+    queue = _queue()
+    if queue is not None:
+        queue.enqueue(run_queued, job.id, job_id=f"report-{job.id}", job_timeout=600)
+    else:
+        app = current_app._get_current_object()
+        _executor.submit(_run, app, job.id)
     return job
+
+
+def _queue():
+    """The RQ queue when REDIS_URL is set (several app processes), else None."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    from redis import Redis
+    from rq import Queue
+
+    return Queue(current_app.config["REPORT_QUEUE"], connection=Redis.from_url(url))
+
+
+def run_queued(job_id: str) -> None:
+    """What an RQ worker runs (`flask --app intake worker` has the app's context)."""
+    _run(current_app._get_current_object(), job_id)
+
+
+def work(burst: bool = False) -> None:
+    """Take summaries from the queue and make them, until stopped (or the queue is empty).
+
+    A SimpleWorker runs each job in this process (no fork), inside the app context the
+    CLI set up; SIGTERM lets the job in hand finish first (RQ's warm shutdown).
+    """
+    from rq import SimpleWorker
+
+    queue = _queue()
+    if queue is None:
+        raise RuntimeError("REDIS_URL is not set")
+    SimpleWorker([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)
 
 
 def find(job_id: str, user: User) -> ReportJob | None:
