@@ -174,3 +174,60 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+@sqlite_only
+def test_full_disk_keeps_the_answers_writes_no_partial_row_and_stores_once_later(app, client):
+    """SQLITE_FULL, as on a full disk: SQLite's page limit is fixed at the file's size, so
+    people submit until the database is full. The one who hits it gets the answers back
+    (503, in their language), no row of that response or its answers is left, and once
+    there is room again the same page stores it once."""
+    import sqlalchemy as sa
+
+    from intake.extensions import db
+
+    limit = {"pages": None}
+
+    def cap(dbapi_connection, _record):
+        if limit["pages"]:
+            dbapi_connection.execute(f"PRAGMA max_page_count = {limit['pages']}")
+
+    sa.event.listen(sa.engine.Engine, "connect", cap)
+    try:
+        with app.app_context():
+            db.engine.dispose()
+            with db.engine.connect() as connection:
+                limit["pages"] = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
+            db.engine.dispose()
+        stored = 0
+        for _ in range(200):
+            page = client.get("/f/volunteer?lang=ar").get_data(as_text=True)
+            data = form_payload(page, dict(VOLUNTEER_ANSWERS, experience="x" * 1900))
+            response = client.post("/f/volunteer?lang=ar", data=data)
+            if response.status_code != 303:
+                break
+            stored += 1
+        assert response.status_code == 503, "the database never filled up"
+        html = response.get_data(as_text=True)
+        assert 'lang="ar"' in html and 'value="Müller-Lüdenscheidt"' in html
+        assert f'value="{data["idempotency_key"]}"' in html
+        assert response_count(app) == stored
+        with app.app_context():
+            orphans = db.session.scalar(
+                sa.text(
+                    "SELECT count(*) FROM answer WHERE response_id NOT IN (SELECT id FROM response)"
+                )
+            )
+            key_rows = db.session.scalar(
+                sa.text("SELECT count(*) FROM response WHERE idempotency_key = :k"),
+                {"k": data["idempotency_key"]},
+            )
+            assert orphans == 0 and key_rows == 0
+            limit["pages"] = None  # room again
+            db.session.remove()
+            db.engine.dispose()
+        assert client.post("/f/volunteer?lang=ar", data=data).status_code == 303
+        assert client.post("/f/volunteer?lang=ar", data=data).status_code == 303
+        assert response_count(app) == stored + 1
+    finally:
+        sa.event.remove(sa.engine.Engine, "connect", cap)
