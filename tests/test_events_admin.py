@@ -257,6 +257,10 @@ def test_summary_and_export_name_the_event(app, client, create_user, auth, make_
     text = export.get_data().decode("utf-8-sig")
     export.close()
     assert "Infoabend Ingelheim" in text
+    with app.app_context():
+        response_id = db.session.scalar(sa.select(Response.id))
+    detail = client.get(f"/admin/responses/{response_id}").get_data(as_text=True)
+    assert "Veranstaltung: Infoabend Ingelheim" in detail
     from pypdf import PdfReader
 
     pdf = client.get("/admin/reports/mainz-bingen/volunteer.pdf?appendix=none")
