@@ -75,12 +75,13 @@
         // Refused for good (a replaced kiosk link is a 404): kept for staff, not retried.
         var permanent = [400, 404, 409, 410, 422].indexOf(response.status) >= 0;
         item.attempts = (item.attempts || 0) + 1;
+        var errors = data.errors;
         if (permanent) {
           item.state = "attention";
           item.reason = data.status || String(response.status);
         }
         return queue.put(item).then(function () {
-          return { done: false, status: response.status, permanent: permanent };
+          return { done: false, status: response.status, permanent: permanent, errors: errors };
         });
       });
     }, function () {
@@ -131,6 +132,41 @@
 
   function goHome(home) {
     window.location.replace(home);
+  }
+
+  // The server's messages: a summary above the form with links to the questions, and
+  // each message at its question (as the server-rendered page shows them).
+  function showErrors(form, errors) {
+    form.querySelectorAll("[data-kiosk-error]").forEach(function (el) { el.remove(); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
+    form.querySelectorAll(".has-error").forEach(function (el) { el.classList.remove("has-error"); });
+    var old = document.querySelector("[data-kiosk-summary]");
+    if (old) old.remove();
+    var summary = document.getElementById("kiosk-errors").content.firstElementChild.cloneNode(true);
+    summary.setAttribute("data-kiosk-summary", "");
+    var list = summary.querySelector("ul");
+    Object.keys(errors).forEach(function (name) {
+      var question = form.querySelector('[data-field="' + name + '"]');
+      if (!question) return;
+      question.classList.add("has-error");
+      var label = question.querySelector("legend, label");
+      var target = question.querySelector("input, select, textarea");
+      var item = document.createElement("li");
+      var link = document.createElement("a");
+      link.href = "#" + (target ? target.id : question.id);
+      link.textContent = (label ? label.textContent.trim() + " " : "") + errors[name];
+      item.appendChild(link);
+      list.appendChild(item);
+      var message = document.getElementById("kiosk-field-error").content.firstElementChild.cloneNode(true);
+      message.setAttribute("data-kiosk-error", "");
+      message.querySelector("[data-message]").textContent = errors[name];
+      if (label) label.insertAdjacentElement("afterend", message);
+      question.querySelectorAll("input, select, textarea").forEach(function (el) {
+        el.setAttribute("aria-invalid", "true");
+      });
+    });
+    form.parentNode.insertBefore(summary, form);
+    summary.focus();
   }
 
   // The receipt replaces everything on the page: the form is emptied and removed.
@@ -186,9 +222,12 @@
         if (result.done) {
           showReceipt(form, home, result.reference, thanksSeconds);
         } else if (result.status === 422) {
-          // Something to correct: nothing is stored, so post the page as usual and
-          // the server shows the messages in the person's language.
-          return queue.remove(item.key).then(function () { form.submit(); });
+          // Something to correct: nothing is stored. The messages (in the person's
+          // language) go next to the questions; the page, its answers and its key stay.
+          return queue.remove(item.key).then(function () {
+            showErrors(form, result.errors || {});
+            sent = false;
+          });
         } else {
           showReceipt(form, home, null, thanksSeconds);
         }

@@ -415,3 +415,29 @@ def test_kiosk_without_javascript_goes_back_to_the_picker_and_forgets(
     assert "Ohne Skript" not in page.content()
     assert response_count(app) == 1
     context.close()
+
+
+def test_answers_to_correct_are_shown_in_place_and_nothing_is_lost(
+    app, server, tablet, short_form, make_event
+):
+    """With JavaScript a wrong answer is reported on the page itself (no reload), in the
+    person's language; after correcting it the same page is sent and stored once."""
+    token = make_event(forms=(short_form,))
+    page = tablet.new_page()
+    page.goto(f"{server.url}/k/{token}")
+    page.get_by_role("link", name="Deutsch").click()
+    url = page.url
+    fill_short(page, "Korrigiert")
+    page.get_by_label("E-Mail").fill("keine-adresse")
+    page.get_by_role("button", name="Antworten senden").click()
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_contain_text("E-Mail")
+    assert page.url == url and page.get_by_label("Ihr Name").input_value() == "Korrigiert"
+    assert page.get_by_label("E-Mail").get_attribute("aria-invalid") == "true"
+    assert response_count(app) == 0
+    page.get_by_label("E-Mail").fill("korrigiert@example.org")
+    page.get_by_role("button", name="Antworten senden").click()
+    expect(page.locator(".reference bdi")).to_have_text(re.compile(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$"))
+    assert response_count(app) == 1
+    expect(page.locator("[data-kiosk-queue]")).to_be_hidden()
