@@ -129,7 +129,9 @@ def picker(token: str):
 @bp.get("/<token>/start")
 def start(token: str):
     """After the language: the form, or the choice of forms when the event has several."""
-    event = _active_event(token)
+    event = _event(token)
+    if not event.active:
+        return _closed_event()
     lang = i18n.choose(_languages(event), remember=False)
     slugs = _forms_in(event, lang)
     if len(slugs) == 1:
@@ -281,13 +283,6 @@ def _event(token: str) -> Event:
     event = by_token(token)
     if event is None:
         abort(404)
-    return event
-
-
-def _active_event(token: str) -> Event:
-    event = _event(token)
-    if not event.active:
-        abort(410)
     return event
 
 
