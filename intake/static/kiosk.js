@@ -60,6 +60,8 @@
   // Send one queued answer. Resolves with {done, reference, status}: done when the
   // server acknowledged it (it is then removed); status 0 means no answer at all.
   function send(item) {
+    // The browser knows it has no network: no request that can only fail.
+    if (navigator.onLine === false) return Promise.resolve({ done: false, status: 0 });
     return fetch(item.url, {
       method: "POST",
       body: item.body,
