@@ -241,9 +241,16 @@ def test_two_instances_store_a_submission_once_and_share_login_limits(deployment
 
 
 def _workers(master: int) -> list[int]:
-    """The worker processes gunicorn's master `master` has forked."""
-    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True, check=False)
-    return [int(pid) for pid in out.stdout.split()]
+    """The worker processes gunicorn's master `master` has forked (from /proc, Linux)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == master:  # field 4 of stat: the parent's pid
+            children.append(int(stat.parent.name))
+    return children
 
 
 def test_killing_a_worker_during_a_burst_loses_no_acknowledged_submission(deployment):
