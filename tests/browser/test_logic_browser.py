@@ -339,6 +339,9 @@ def walk_through_pages(app, page, form: FormPage, lang: str, screenshots=None) -
     form.send(words["next"])
     assert progress() == words["page"].format(1, 3)
     assert FIELDS["full_name"]["label"][lang] in form.error_summary
+    # The new page is there; its style sheet may still be on the way (the click only
+    # waits for the navigation to start), and the colours below come from it.
+    page.wait_for_load_state("load")
     # Every field with a problem has the error colour, text fields as well as drop-downs.
     for field_id in ("full_name", "age", "municipality"):
         color = page.locator(f"#{field_id}").evaluate("el => getComputedStyle(el).borderTopColor")
