@@ -42,6 +42,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import exc as sa_exc
 
 from intake import audit, i18n
+from intake.engine.definition import FormDefinition
 from intake.engine.wtf import build_form, valid_key, validate_fields
 from intake.extensions import csrf, db, limiter
 from intake.public.pages import whole_view
@@ -50,7 +51,7 @@ from intake.public.views import new_key, render_form, store_and_thank
 from intake.storage import districts as district_store
 from intake.storage.events import by_token, check_pin
 from intake.storage.forms import availability, published
-from intake.storage.models import Event
+from intake.storage.models import Event, Form, FormVersion
 from intake.storage.responses import find_by_key
 
 bp = Blueprint("kiosk", __name__, url_prefix="/k")
@@ -96,19 +97,21 @@ def picker(token: str):
     session[KIOSK] = token
     _next_generation()
     session.pop(RECEIPT, None)
-    languages = _languages(event)
+    forms = _published_forms(event)
+    languages = _languages(event, forms)
     i18n.choose(languages, remember=False)
     # The session gets its CSRF secret now, before the service worker loads the forms
     # in parallel: otherwise each of those responses would set a different one.
     generate_csrf()
     buttons, offline = [], []
     for code in languages:
-        forms = [
-            url_for("kiosk.form", token=token, slug=s, lang=code) for s in _forms_in(event, code)
+        urls = [
+            url_for("kiosk.form", token=token, slug=slug, lang=code)
+            for slug, _definition in _open_in(forms, code)
         ]
-        link = forms[0] if len(forms) == 1 else url_for("kiosk.start", token=token, lang=code)
+        link = urls[0] if len(urls) == 1 else url_for("kiosk.start", token=token, lang=code)
         buttons.append((code, i18n.NATIVE_NAMES.get(code, code), link))
-        offline += [link] + forms if len(forms) > 1 else forms
+        offline += [link] + urls if len(urls) > 1 else urls
     offline.append(url_for("kiosk.staff", token=token))  # staff can save answers offline
     # The heading in every language of the event: the person may read none of the others.
     asks = []
@@ -132,11 +135,11 @@ def start(token: str):
     event = _event(token)
     if not event.active:
         return _closed_event()
-    lang = i18n.choose(_languages(event), remember=False)
-    slugs = _forms_in(event, lang)
-    if len(slugs) == 1:
-        return redirect(url_for("kiosk.form", token=token, slug=slugs[0], lang=lang))
-    forms = [(slug, published(slug)[2]) for slug in slugs]
+    published_forms = _published_forms(event)
+    lang = i18n.choose(_languages(event, published_forms), remember=False)
+    forms = _open_in(published_forms, lang)
+    if len(forms) == 1:
+        return redirect(url_for("kiosk.form", token=token, slug=forms[0][0], lang=lang))
     return _offline(_page("kiosk/forms.html", event=event, forms=forms))
 
 
@@ -149,14 +152,13 @@ def form(token: str, slug: str):
         return _queued(event, slug)
     if not event.active:
         return _closed_event()
-    if slug not in {f.slug for f in event.forms}:
-        abort(404)
-    found = published(slug)
+    forms = _published_forms(event)
+    found = next((f for f in forms if f[0].slug == slug), None)
     if found is None:
         abort(404)
     form_row, version, definition = found
     lang = i18n.choose(
-        [code for code in _languages(event) if code in definition.languages],
+        [code for code in _languages(event, forms) if code in definition.languages],
         definition.default_language,
         remember=False,
     )
@@ -236,7 +238,7 @@ def thanks(token: str):
     reference = session.pop(RECEIPT, None)
     if reference is None:  # reloaded, or reached from the history: nothing to show
         return redirect(url_for("kiosk.picker", token=token))
-    i18n.choose(_languages(event), remember=False)
+    i18n.choose(_languages(event, _published_forms(event)), remember=False)
     return _page("kiosk/thanks.html", event=event, reference=reference)
 
 
@@ -286,26 +288,29 @@ def _event(token: str) -> Event:
     return event
 
 
-def _languages(event: Event) -> list[str]:
+Published = tuple[Form, FormVersion, FormDefinition]
+
+
+def _published_forms(event: Event) -> list[Published]:
+    """The event's published forms (newest version, definition), each read once a request."""
+    return [found for form in event.forms if (found := published(form.slug)) is not None]
+
+
+def _languages(event: Event, forms: list[Published]) -> list[str]:
     """The event's languages that one of its forms has, in the event's order."""
     known = i18n.ui_languages()
     offered = [code for code in (event.languages or known) if code in known]
-    have = set()
-    for form in event.forms:
-        found = published(form.slug)
-        if found:
-            have.update(found[2].languages)
+    have = {code for _form, _version, definition in forms for code in definition.languages}
     return [code for code in offered if code in have] or [current_app.config["DEFAULT_LANGUAGE"]]
 
 
-def _forms_in(event: Event, lang: str) -> list[str]:
-    """The event's open forms that have `lang`."""
-    slugs = []
-    for form in event.forms:
-        found = published(form.slug)
-        if found and availability(form) == "open" and lang in found[2].languages:
-            slugs.append(form.slug)
-    return slugs
+def _open_in(forms: list[Published], lang: str) -> list[tuple[str, FormDefinition]]:
+    """The forms that take answers now and have `lang`, as (slug, definition)."""
+    return [
+        (form.slug, definition)
+        for form, _version, definition in forms
+        if availability(form) == "open" and lang in definition.languages
+    ]
 
 
 def _offline(response):
