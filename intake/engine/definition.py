@@ -56,6 +56,8 @@ PREFILLABLE_TYPES = (
     "municipality",
     "hidden",
 )
+#: Longest value a link may prefill (longer values are cut in a link, refused by the builder).
+PREFILL_MAX_LENGTH = 200
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

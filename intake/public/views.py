@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exc as sa_exc
 
 from intake import i18n
-from intake.engine.definition import FormDefinition
+from intake.engine.definition import PREFILL_MAX_LENGTH, FormDefinition
 from intake.engine.wtf import PublicForm, build_form, clean_answers, valid_key, validate_fields
 from intake.extensions import csrf, db
 from intake.public import bp
@@ -27,9 +27,8 @@ from intake.public.pages import first_page_with_errors, neighbour, page_view
 from intake.storage import districts as district_store
 from intake.storage.forms import all_published, availability, offered_districts, published
 from intake.storage.models import District
-from intake.storage.responses import KeyConflict, find_by_key, store_response
+from intake.storage.responses import KeyConflict, find_by_key, is_campaign, store_response
 
-SOURCE_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 RECEIPT_KEY = "receipt"
 
 
@@ -247,18 +246,19 @@ def _district_from(value: str | None, offered: list[District]) -> District | Non
 
 
 def _clean_source(value: str | None) -> str | None:
-    """A campaign tag is short plain text; anything else is dropped, not stored.
-
-    `event-...` is reserved for the kiosks of events, so a link cannot pose as one.
-    """
-    if value and SOURCE_RE.match(value) and not value.lower().startswith("event-"):
+    """A campaign tag is short plain text; anything else is dropped, not stored."""
+    if is_campaign(value):
         return value
     return None
 
 
 def _prefill(definition: FormDefinition, args) -> dict[str, str]:
     """Values from the link for fields the definition allows to prefill."""
-    return {f.name: args[f.name][:200] for f in definition.fields if f.prefill and args.get(f.name)}
+    return {
+        f.name: args[f.name][:PREFILL_MAX_LENGTH]
+        for f in definition.fields
+        if f.prefill and args.get(f.name)
+    }
 
 
 def _link_args(args) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from dataclasses import dataclass, field
 
 import segno
@@ -19,13 +18,12 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from intake.accounts import external_url
-from intake.engine.definition import FormDefinition
+from intake.engine.definition import PREFILL_MAX_LENGTH, FormDefinition
 from intake.i18n import NATIVE_NAMES, direction
 from intake.reports import fonts
 from intake.reports.pdf import html_to_pdf
+from intake.storage.responses import is_campaign
 
-SOURCE_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-PREFILL_MAX = 200
 SIZES = ("a4", "a3")
 
 
@@ -49,7 +47,7 @@ def problems(spec: LinkSpec, definition: FormDefinition, districts: list[str]) -
         out["district"] = _("This form has no place question: the link needs a district.")
     if spec.lang and spec.lang not in definition.languages:
         out["lang"] = _("Please choose one of the offered answers.")
-    if spec.src and not SOURCE_RE.match(spec.src) or (spec.src or "").lower().startswith("event-"):
+    if spec.src and not is_campaign(spec.src):
         out["src"] = _(
             "Use only letters, digits, dots, hyphens and underscores (at most 64), "
             "and do not start with “event-”."
@@ -58,8 +56,8 @@ def problems(spec: LinkSpec, definition: FormDefinition, districts: list[str]) -
     for name, value in spec.prefill.items():
         if name not in allowed:
             out[f"p_{name}"] = _("This question cannot be prefilled.")
-        elif len(value) > PREFILL_MAX:
-            out[f"p_{name}"] = _("At most %(n)s characters.", n=PREFILL_MAX)
+        elif len(value) > PREFILL_MAX_LENGTH:
+            out[f"p_{name}"] = _("At most %(n)s characters.", n=PREFILL_MAX_LENGTH)
     return out
 
 

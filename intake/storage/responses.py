@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -10,6 +11,15 @@ from sqlalchemy.exc import IntegrityError
 
 from intake.extensions import db
 from intake.storage.models import Answer, District, FormVersion, Response
+
+CAMPAIGN_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def is_campaign(value: str | None) -> bool:
+    """A campaign tag (`src=` of a link) is short plain text, and `event-...` is reserved
+    for the kiosks of events, so a link cannot pose as one."""
+    return bool(value) and bool(CAMPAIGN_RE.match(value)) and not value.lower().startswith("event-")
+
 
 # No 0/O, 1/I/L, 5/S, 2/Z: the code is read aloud and typed from paper.
 REFERENCE_ALPHABET = "346789ABCDEFGHJKMNPQRTUVWXY"
