@@ -7,6 +7,7 @@ import json
 import re
 from urllib.parse import urlencode
 
+import pytest
 import sqlalchemy as sa
 
 from intake.extensions import db
@@ -19,6 +20,21 @@ from tests.conftest import (
     hidden,
     response_count,
 )
+
+
+@pytest.fixture
+def coordinator(create_user, auth):
+    """A Mainz-Bingen coordinator, logged in."""
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    auth.login("mz@example.org")
+
+
+@pytest.fixture
+def event(app, make_event) -> tuple[str, int]:
+    """A Mainz-Bingen event: its kiosk token and id."""
+    token = make_event()
+    with app.app_context():
+        return token, db.session.scalar(sa.select(Event.id).where(Event.token == token))
 
 
 def new_event_data(page_html: str, **overrides) -> dict:
@@ -37,9 +53,7 @@ def new_event_data(page_html: str, **overrides) -> dict:
     return data
 
 
-def test_coordinator_creates_an_event_and_gets_link_and_qr(app, client, create_user, auth):
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    auth.login("mz@example.org")
+def test_coordinator_creates_an_event_and_gets_link_and_qr(app, client, coordinator):
     page = client.get("/admin/events/new").get_data(as_text=True)
     # A coordinator can only choose their own district.
     assert 'value="mainz-bingen"' in page and 'value="bad-kreuznach"' not in page
@@ -59,9 +73,7 @@ def test_coordinator_creates_an_event_and_gets_link_and_qr(app, client, create_u
     assert "Begegnungscafé Bingen" in listing
 
 
-def test_event_form_errors_are_precise_and_nothing_is_stored(app, client, create_user, auth):
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    auth.login("mz@example.org")
+def test_event_form_errors_are_precise_and_nothing_is_stored(app, client, coordinator):
     page = client.get("/admin/events/new").get_data(as_text=True)
     for overrides, message in [
         ({"pin": "1234"}, "PIN mit 6 bis 8 Ziffern"),
@@ -79,10 +91,8 @@ def test_event_form_errors_are_precise_and_nothing_is_stored(app, client, create
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 0
 
 
-def test_events_of_other_districts_are_not_found(client, create_user, auth, make_event):
+def test_events_of_other_districts_are_not_found(client, coordinator, make_event):
     other = make_event(district="bad-kreuznach", forms=("newcomer",))
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    auth.login("mz@example.org")
     with client.application.app_context():
         event_id = db.session.scalar(sa.select(Event.id).where(Event.token == other))
     for path in ("", "/qr.svg"):
@@ -104,12 +114,8 @@ def test_viewers_see_no_events(client, create_user, auth):
     assert "/admin/events" not in client.get("/admin/").get_data(as_text=True)
 
 
-def test_closing_the_kiosk_and_a_new_link(app, client, create_user, auth, make_event):
-    token = make_event()
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    auth.login("mz@example.org")
-    with app.app_context():
-        event_id = db.session.scalar(sa.select(Event.id))
+def test_closing_the_kiosk_and_a_new_link(app, client, coordinator, event):
+    token, event_id = event
     page = client.get(f"/admin/events/{event_id}").get_data(as_text=True)
     client.post(
         f"/admin/events/{event_id}/active", data={"csrf_token": csrf_token(page), "active": "0"}
@@ -167,12 +173,8 @@ def saved_file(app, token: str, count: int, **extra) -> bytes:
     return json.dumps(content).encode()
 
 
-def test_import_of_a_saved_file_stores_each_answer_once(app, client, create_user, auth, make_event):
-    token = make_event()
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    auth.login("mz@example.org")
-    with app.app_context():
-        event_id = db.session.scalar(sa.select(Event.id))
+def test_import_of_a_saved_file_stores_each_answer_once(app, client, coordinator, event):
+    token, event_id = event
     file = saved_file(app, token, 3)
     page = client.get(f"/admin/events/{event_id}").get_data(as_text=True)
 
@@ -193,13 +195,9 @@ def test_import_of_a_saved_file_stores_each_answer_once(app, client, create_user
         assert sources == {event_id}
 
 
-def test_import_refuses_other_files_with_a_clear_message(
-    app, client, create_user, auth, make_event
-):
+def test_import_refuses_other_files_with_a_clear_message(app, client, coordinator, make_event):
     token = make_event()
     other = make_event(name="Anderes Fest")
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    auth.login("mz@example.org")
     with app.app_context():
         event_id = db.session.scalar(sa.select(Event.id).where(Event.token == token))
     page = client.get(f"/admin/events/{event_id}").get_data(as_text=True)
@@ -217,14 +215,8 @@ def test_import_refuses_other_files_with_a_clear_message(
     assert response_count(app) == 0
 
 
-def test_import_reports_answers_that_do_not_pass_the_checks(
-    app, client, create_user, auth, make_event
-):
-    token = make_event()
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    auth.login("mz@example.org")
-    with app.app_context():
-        event_id = db.session.scalar(sa.select(Event.id))
+def test_import_reports_answers_that_do_not_pass_the_checks(app, client, coordinator, event):
+    token, event_id = event
     content = json.loads(saved_file(app, token, 2))
     content["answers"][1]["body"] = content["answers"][1]["body"].replace("consent=y", "consent=")
     page = client.get(f"/admin/events/{event_id}").get_data(as_text=True)
@@ -243,7 +235,7 @@ def test_import_reports_answers_that_do_not_pass_the_checks(
     assert response_count(app) == 1
 
 
-def test_summary_and_export_name_the_event(app, client, create_user, auth, make_event):
+def test_summary_and_export_name_the_event(app, client, coordinator, make_event):
     token = make_event(name="Infoabend Ingelheim")
     tablet = app.test_client()
     tablet.get(f"/k/{token}")
@@ -251,8 +243,6 @@ def test_summary_and_export_name_the_event(app, client, create_user, auth, make_
     data = form_payload(html, VOLUNTEER_ANSWERS)
     data.update(kiosk_gen=hidden(html, "kiosk_gen"), nav="send")
     assert tablet.post(f"/k/{token}/f/volunteer?lang=de", data=data).status_code == 303
-    create_user("mz@example.org", districts=("mainz-bingen",))
-    auth.login("mz@example.org")
     export = client.get("/admin/exports/mainz-bingen/volunteer.csv")
     text = export.get_data().decode("utf-8-sig")
     export.close()
