@@ -219,9 +219,8 @@ def test_next_person_sees_nothing_after_back_forward_and_reload(
     assert response_count(app) == 1
 
 
-def test_idle_form_is_cleared_and_the_picker_comes_back(
-    app, server, tablet, short_form, make_event
-):
+def form_left_alone(app, server, tablet, short_form, make_event, name: str):
+    """A kiosk whose forms are cleared after 4 s, a name typed into its form."""
     token = make_event(forms=(short_form,))
     with app.app_context():
         db.session.scalar(sa.select(Event)).idle_seconds = 4  # below the back office's minimum
@@ -229,7 +228,14 @@ def test_idle_form_is_cleared_and_the_picker_comes_back(
     page = tablet.new_page()
     page.goto(f"{server.url}/k/{token}")
     page.get_by_role("link", name="Deutsch").click()
-    page.get_by_label("Ihr Name").fill("Halb ausgefüllt")
+    page.get_by_label("Ihr Name").fill(name)
+    return token, page
+
+
+def test_idle_form_is_cleared_and_the_picker_comes_back(
+    app, server, tablet, short_form, make_event
+):
+    token, page = form_left_alone(app, server, tablet, short_form, make_event, "Halb ausgefüllt")
     expect(page.get_by_text("Sind Sie noch da?")).to_be_visible(timeout=6_000)
     expect(page.get_by_role("heading", name="Wählen Sie Ihre Sprache")).to_be_visible(timeout=6_000)
     assert page.url == f"{server.url}/k/{token}"
@@ -242,14 +248,7 @@ def test_idle_form_is_cleared_and_the_picker_comes_back(
 
 
 def test_touching_the_screen_keeps_the_form(app, server, tablet, short_form, make_event):
-    token = make_event(forms=(short_form,))
-    with app.app_context():
-        db.session.scalar(sa.select(Event)).idle_seconds = 4
-        db.session.commit()
-    page = tablet.new_page()
-    page.goto(f"{server.url}/k/{token}")
-    page.get_by_role("link", name="Deutsch").click()
-    page.get_by_label("Ihr Name").fill("Noch da")
+    _token, page = form_left_alone(app, server, tablet, short_form, make_event, "Noch da")
     expect(page.get_by_text("Sind Sie noch da?")).to_be_visible(timeout=6_000)
     page.get_by_role("button", name="Weiter").click()
     expect(page.get_by_text("Sind Sie noch da?")).to_be_hidden()
