@@ -31,19 +31,13 @@ def _forms(districts) -> list[tuple[str, FormDefinition]]:
     return out
 
 
-def _spec(args, slug: str, definition: FormDefinition) -> posters.LinkSpec:
+def _spec(args, slug: str) -> posters.LinkSpec:
+    """The link the query asks for; `p_<question>` are values to prefill (checked later)."""
     prefill = {
-        f.name: (args.get(f"p_{f.name}") or "").strip()
-        for f in definition.fields
-        if f.prefill and (args.get(f"p_{f.name}") or "").strip()
+        key[2:]: value.strip()
+        for key, value in args.items()
+        if key.startswith("p_") and value.strip()
     }
-    prefill.update(
-        {
-            key[2:]: value.strip()
-            for key, value in args.items()
-            if key.startswith("p_") and key[2:] not in prefill and value.strip()
-        }
-    )
     return posters.LinkSpec(
         form=slug,
         district=(args.get("district") or "").strip() or None,
@@ -60,7 +54,7 @@ def _languages(args, definition: FormDefinition, spec: posters.LinkSpec) -> list
 
 
 def _check(args, slug: str, definition: FormDefinition, districts):
-    spec = _spec(args, slug, definition)
+    spec = _spec(args, slug)
     errors = posters.problems(spec, definition, [d.slug for d in districts])
     langs = _languages(args, definition, spec)
     return spec, langs, errors
