@@ -73,15 +73,16 @@ def link_builder():
         spec, langs, errors = _check(request.args, slug, definition, districts)
         if not errors:
             link = posters.public_link(spec)
-            query = request.query_string.decode()
+            same = {k: request.args.getlist(k) for k in request.args if k not in ("make", "size")}
             result = {
                 "link": link,
                 "messages": posters.message_texts(definition, link, langs),
                 "posters": {
-                    size: url_for("admin.poster", form_slug=slug) + f"?{query}&size={size}"
+                    size: url_for("admin.poster", form_slug=slug, size=size, **same)
                     for size in posters.SIZES
                 },
                 "too_many": len(langs) > POSTER_LANGUAGES_MAX,
+                "poster_languages": POSTER_LANGUAGES_MAX,
             }
     elif slug and definition is None:
         errors = {"form": _("Please choose one of the offered answers.")}
