@@ -45,7 +45,6 @@ from intake import audit, i18n
 from intake.engine.definition import FormDefinition
 from intake.engine.wtf import build_form, valid_key, validate_fields
 from intake.extensions import csrf, db, limiter
-from intake.public.pages import whole_view
 from intake.public.queue import QUEUE_HEADER, submit_queued
 from intake.public.views import new_key, render_form, store_and_thank
 from intake.storage import districts as district_store
@@ -169,7 +168,7 @@ def form(token: str, slug: str):
     if request.method == "GET":
         data = {"idempotency_key": new_key(), "district": event.district.slug, "src": ""}
         wtform = build_form(definition, lang, groups, data=data)
-        return _offline(render_form(wtform, 200, view=whole_view(wtform), **context))
+        return _offline(render_form(wtform, 200, whole=True, **context))
     if request.form.get("kiosk_gen") != str(session.get(GEN, 0)):
         # Posted again from the history after the next person started: to the picker,
         # without showing or storing anything.
@@ -184,7 +183,7 @@ def form(token: str, slug: str):
     if not validate_fields(wtform, definition.answer_fields) or not valid_key(key):
         if not valid_key(key):
             wtform.idempotency_key.data = new_key()
-        return render_form(wtform, 422, view=whole_view(wtform), **context)
+        return render_form(wtform, 422, whole=True, **context)
     return store_and_thank(
         wtform,
         version,
@@ -194,7 +193,7 @@ def form(token: str, slug: str):
         event.source,
         event_id=event.id,
         thank=lambda receipt: _thank(token, receipt.reference),
-        view=whole_view(wtform),
+        whole=True,
         **context,
     )
 

@@ -23,7 +23,7 @@ from intake.engine.definition import PREFILL_MAX_LENGTH, FormDefinition
 from intake.engine.wtf import PublicForm, build_form, clean_answers, valid_key, validate_fields
 from intake.extensions import csrf, db
 from intake.public import bp
-from intake.public.pages import first_page_with_errors, neighbour, page_view
+from intake.public.pages import first_page_with_errors, neighbour, page_view, whole_view
 from intake.storage import districts as district_store
 from intake.storage.forms import all_published, availability, offered_districts, published
 from intake.storage.models import District
@@ -178,12 +178,12 @@ def render_form(
     status: int,
     page_index: int = 0,
     unsaved: bool = False,
-    view=None,
+    whole: bool = False,
     **context,
 ):
     """Render one page of a form; its key and token must never come from a cache.
 
-    `view` replaces the page of `page_index` (the kiosk shows the whole form);
+    `whole` shows every page at once instead of the page `page_index` (the kiosk);
     `context` goes to the template (the kiosk's event and generation).
     """
     csrf_expired = bool(wtform.csrf_token.errors) if status == 422 else False
@@ -191,7 +191,7 @@ def render_form(
         # Like every POST without a valid token this is a 400, but the page keeps
         # every answer and asks to send again, so nothing typed is lost.
         status = 400
-    view = view or page_view(wtform, page_index)
+    view = whole_view(wtform) if whole else page_view(wtform, page_index)
     errors = [q for q in view.questions if q.field is not None and q.field.errors]
     response = make_response(
         render_template(
