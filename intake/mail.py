@@ -17,7 +17,15 @@ from flask import current_app
 
 
 class MailError(RuntimeError):
-    """The message could not be handed to the SMTP server."""
+    """The message could not be handed to the SMTP server.
+
+    `reason` is "not_configured", "refused" (the server refused the recipient: trying
+    again will not help) or "unreachable" (every try failed).
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def message(
@@ -45,7 +53,7 @@ def send(msg: EmailMessage) -> None:
     """Hand `msg` to the SMTP server, trying again on temporary failures."""
     config = current_app.config
     if not config.get("SMTP_HOST"):
-        raise MailError("no SMTP server is configured (INTAKE_SMTP_HOST)")
+        raise MailError("no SMTP server is configured (INTAKE_SMTP_HOST)", "not_configured")
     attempts = max(1, int(config["MAIL_ATTEMPTS"]))
     last: Exception | None = None
     for attempt in range(attempts):
@@ -53,12 +61,14 @@ def send(msg: EmailMessage) -> None:
             _deliver(msg, config)
             return
         except smtplib.SMTPRecipientsRefused as exc:  # permanent: trying again will not help
-            raise MailError("the SMTP server refused the recipient") from exc
+            raise MailError("the SMTP server refused the recipient", "refused") from exc
         except (smtplib.SMTPException, OSError) as exc:
             last = exc
             if attempt + 1 < attempts:
                 time.sleep(config["MAIL_RETRY_SECONDS"] * (attempt + 1))
-    raise MailError(f"the SMTP server could not be reached: {type(last).__name__}") from last
+    raise MailError(
+        f"the SMTP server could not be reached: {type(last).__name__}", "unreachable"
+    ) from last
 
 
 def _deliver(msg: EmailMessage, config) -> None:

@@ -11,9 +11,11 @@ from flask_migrate import upgrade
 
 from intake import accounts, create_app, demo
 from intake.extensions import db
+from intake.storage import invitations as invitation_store
 from intake.storage.districts import by_slug
 from intake.storage.events import create_event
-from intake.storage.models import AuditEvent, Event, Form, Response, User
+from intake.storage.invitations import Person
+from intake.storage.models import AuditEvent, Event, Form, Invitation, Response, User
 from tests.conftest import PASSWORD, VOLUNTEER_ANSWERS, csrf_token, form_payload, response_count
 
 
@@ -109,8 +111,13 @@ def _route_values(app) -> dict[str, str | int]:
             forms=[db.session.scalar(sa.select(Form).where(Form.slug == "volunteer"))],
             pin="123456",
         )
+        volunteer = db.session.scalar(sa.select(Form).where(Form.slug == "volunteer"))
+        person = Person("guest@example.org", "Guest", "de", by_slug("mainz-bingen"))
+        [invitation] = invitation_store.create(volunteer, [person])
         db.session.commit()
         return {
+            "invitation_id": invitation.id,
+            "invitation_token": invitation_store.token_for(invitation),
             "event_id": event.id,
             "kiosk_token": event.token,
             "slug": "volunteer",
@@ -128,6 +135,8 @@ def _build(rule, values) -> str:
     """The URL of `rule` with real values (kiosk routes take the event's token)."""
     if rule.endpoint.startswith("kiosk."):
         values = dict(values, token=values["kiosk_token"])
+    if rule.endpoint == "public.invitation":
+        values = dict(values, token=values["invitation_token"])
     return rule.build({k: values[k] for k in rule.arguments})[1]
 
 
@@ -138,6 +147,8 @@ def _state(app) -> tuple:
             tuple(db.session.scalars(sa.select(Response.status).order_by(Response.id))),
             tuple(db.session.scalars(sa.select(Form.status).order_by(Form.id))),
             tuple(db.session.execute(sa.select(Event.token, Event.active).order_by(Event.id))),
+            tuple(db.session.scalars(sa.select(Invitation.revoked_at).order_by(Invitation.id))),
+            tuple(db.session.scalars(sa.select(Form.embed_origins).order_by(Form.id))),
             tuple(
                 db.session.execute(
                     sa.select(User.password_hash, User.role, User.active).order_by(User.id)
@@ -168,13 +179,17 @@ def test_every_post_without_csrf_token_gets_400_and_changes_nothing(app, people,
             "email": "boss@example.org",
             "file": (io.BytesIO(b"{}"), "form.json"),
         }
-        data.update(VOLUNTEER_ANSWERS if rule.endpoint == "public.form" else {})
+        public = ("public.form", "public.invitation")
+        data.update(VOLUNTEER_ANSWERS if rule.endpoint in public else {})
+        data["embed_origins"] = "https://www.kreis-example.de"
+        data["invitation_reuse"] = "edit"
         response = client.post(url, data=data)
         assert response.status_code == 400, (rule.rule, response.status_code)
         posted.append(rule.endpoint)
     assert _state(app) == before
     assert client.get("/admin/").status_code == 200  # the logout POST did not log out
     assert {"admin.login", "admin.logout", "public.form", "admin.user_new"} <= set(posted)
+    assert {"public.invitation", "admin.invitation_revoke", "admin.form_sharing"} <= set(posted)
     assert len(posted) >= 12
 
 

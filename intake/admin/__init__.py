@@ -9,6 +9,7 @@ from intake.admin import (  # noqa: E402, F401  (registers the routes)
     events_admin,
     exports_admin,
     forms_admin,
+    invitations_admin,
     links_admin,
     responses_admin,
     users_admin,

@@ -26,15 +26,24 @@ from wtforms import SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 
 from intake import audit, i18n, scope
+from intake.accounts import external_url
 from intake.admin import bp
 from intake.cli.forms import export_bytes
 from intake.engine.definition import DefinitionError
 from intake.engine.loader import SUFFIXES, load_any
 from intake.engine.wtf import build_form
 from intake.extensions import db
+from intake.public import embed
 from intake.public.pages import page_view
 from intake.storage import districts as district_store
-from intake.storage.forms import all_published, availability, import_definition, published
+from intake.storage import invitations as invitation_store
+from intake.storage.forms import (
+    all_published,
+    availability,
+    import_definition,
+    offered_districts,
+    published,
+)
 from intake.storage.models import Form, Response
 
 UPLOAD_LIMIT = 5 * 1024 * 1024
@@ -173,7 +182,10 @@ def _upload_problems(problems: list[str], filename: str | None, status: int = 42
 def form_detail(slug: str):
     """A form's versions, status, dates and districts, with previews and exports."""
     form_row, version, definition = _found_or_404(slug)
-    visible = scope.visible_districts(current_user)
+    return _detail_page(form_row, version, definition, _settings_of(form_row))
+
+
+def _settings_of(form_row: Form) -> SettingsForm:
     settings = SettingsForm(
         data={
             "opens_on": form_row.opens_on.isoformat() if form_row.opens_on else "",
@@ -181,12 +193,29 @@ def form_detail(slug: str):
             "districts": [d.slug for d in form_row.districts],
         }
     )
-    settings.districts.choices = [(d.slug, d.name) for d in visible]
-    return _detail_page(form_row, version, definition, settings)
+    settings.districts.choices = [(d.slug, d.name) for d in scope.visible_districts(current_user)]
+    return settings
 
 
-def _detail_page(form_row: Form, version, definition, settings: SettingsForm, status: int = 200):
-    """The form's page, with the settings form as given (and its errors, if any)."""
+def _detail_page(
+    form_row: Form,
+    version,
+    definition,
+    settings: SettingsForm,
+    status: int = 200,
+    sharing_errors: list[str] = (),
+    origins_text: str | None = None,
+):
+    """The form's page, with the settings forms as given (and their errors, if any)."""
+    offered = set(offered_districts(form_row))
+    embed_urls = [
+        (
+            d.name,
+            external_url("public.form", _public=True, slug=form_row.slug, embed=1, district=d.slug),
+        )
+        for d in scope.visible_districts(current_user)
+        if d in offered
+    ]
     page = render_template(
         "admin/form_detail.html",
         form=form_row,
@@ -196,6 +225,9 @@ def _detail_page(form_row: Form, version, definition, settings: SettingsForm, st
         settings=settings,
         may_manage=_may_manage(form_row),
         native_names=i18n.NATIVE_NAMES,
+        sharing_errors=sharing_errors,
+        origins_text="\n".join(form_row.embed_origins) if origins_text is None else origins_text,
+        embed_urls=embed_urls,
     )
     return page, status
 
@@ -220,6 +252,48 @@ def form_settings(slug: str):
     form_row.closes_on = settings.closes_on.parsed
     db.session.commit()
     audit.record("form.settings", current_user, f"form:{slug}")
+    flash(_("Saved."))
+    return redirect(url_for("admin.form_detail", slug=slug))
+
+
+@bp.post("/forms/<slug>/sharing")
+@login_required
+def form_sharing(slug: str):
+    """Save what a second use of an invitation link does, and who may embed the form."""
+    form_row, version, definition = _found_or_404(slug)
+    _require_manager(form_row)
+    reuse = request.form.get("invitation_reuse")
+    if reuse not in invitation_store.REUSE_CHOICES:
+        abort(400)
+    origins, problems = embed.parse_origins(request.form.get("embed_origins", ""))
+    if problems:
+        messages = {
+            "format": _("“%(value)s” is not an address like https://www.kreis-example.de."),
+            "scheme": _("“%(value)s” must start with https:// (http:// only for localhost)."),
+            "path": _("“%(value)s” must be only the address of the site, with nothing after it."),
+            "too_many": _("At most %(n)s sites may embed a form.", n=embed.MAX_ORIGINS),
+        }
+        errors = [
+            messages[reason] % {"value": value} if value else messages[reason]
+            for value, reason in problems
+        ]
+        settings = _settings_of(form_row)
+        return _detail_page(
+            form_row,
+            version,
+            definition,
+            settings,
+            422,
+            sharing_errors=errors,
+            origins_text=request.form.get("embed_origins", ""),
+        )
+    if form_row.invitation_reuse != reuse or form_row.embed_origins != origins:
+        form_row.invitation_reuse = reuse
+        form_row.embed_origins = origins
+        db.session.commit()
+        audit.record(
+            "form.sharing", current_user, f"form:{slug} reuse={reuse} embed={len(origins)}"
+        )
     flash(_("Saved."))
     return redirect(url_for("admin.form_detail", slug=slug))
 

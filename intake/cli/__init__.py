@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from intake.cli import backup, events, forms, report, seed, translate, users, worker
+from intake.cli import (
+    backup,
+    events,
+    forms,
+    invitations,
+    report,
+    seed,
+    translate,
+    users,
+    worker,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -16,4 +26,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(translate.translate)
     app.cli.add_command(backup.backup)
     app.cli.add_command(events.events)
+    app.cli.add_command(invitations.invitations)
     app.cli.add_command(worker.worker)

@@ -22,12 +22,18 @@ from intake import i18n
 from intake.engine.definition import PREFILL_MAX_LENGTH, FormDefinition
 from intake.engine.wtf import PublicForm, build_form, clean_answers, valid_key, validate_fields
 from intake.extensions import csrf, db
-from intake.public import bp
+from intake.public import bp, embed
 from intake.public.pages import first_page_with_errors, neighbour, page_view, whole_view
 from intake.storage import districts as district_store
 from intake.storage.forms import all_published, availability, offered_districts, published
 from intake.storage.models import District
-from intake.storage.responses import KeyConflict, find_by_key, is_campaign, store_response
+from intake.storage.responses import (
+    InvitationAnswered,
+    KeyConflict,
+    find_by_key,
+    is_campaign,
+    store_response,
+)
 
 RECEIPT_KEY = "receipt"
 
@@ -56,10 +62,15 @@ def form(slug: str):
     state = availability(form_row)
     if state == "draft":
         abort(404)
+    embedded = embed.requested()
+    if embedded:
+        embed.allow_framing(form_row.embed_origins)
     switch = request.form.get("switch_lang") if request.method == "POST" else None
-    lang = i18n.choose(definition.languages, definition.default_language, switch)
+    lang = i18n.choose(
+        definition.languages, definition.default_language, switch, remember=not embedded
+    )
     if state != "open":
-        return _not_open(definition, state)
+        return closed_page(definition, state)
     values = request.form if request.method == "POST" else request.args
     offered = offered_districts(form_row)
     district = _district_from(values.get("district"), offered)
@@ -67,6 +78,8 @@ def form(slug: str):
         return _choose_district(slug, offered)
     groups = district_store.municipality_groups([district] if district else offered)
     source = _clean_source(values.get("src"))
+    context = _embed_context(slug, lang) if embedded else {}
+    meta = {"csrf": False} if embedded else None
 
     if request.method == "GET":
         data = {
@@ -75,46 +88,90 @@ def form(slug: str):
             "src": source or "",
         }
         data.update(_prefill(definition, request.args))
-        wtform = build_form(definition, lang, groups, district is None, data=data)
-        return render_form(wtform, 200, 0)
+        wtform = build_form(definition, lang, groups, district is None, data=data, meta=meta)
+        return render_form(wtform, 200, 0, **context)
 
-    wtform = build_form(definition, lang, groups, district is None)
+    wtform = build_form(definition, lang, groups, district is None, meta=meta)
+    key = wtform.idempotency_key.data
+    if embedded and not embed.key_signed(key, request.form.get("embed_sig")):
+        if (find_by_key(key) if valid_key(key) else None) is None:
+            # No session token in an iframe; the signed key takes its place. Like an
+            # expired CSRF token: the answers stay, the person sends again.
+            page = _page_index(wtform.page.data, len(definition.pages()))
+            return render_form(wtform, 400, page, stale=True, **context)
+    return take_submission(
+        wtform,
+        version.form_id,
+        switch,
+        repeat=lambda earlier: to_receipt(earlier.form.slug, earlier.reference, lang, embedded),
+        finish=lambda: store_and_thank(
+            wtform, version, definition, district, lang, source, **context
+        ),
+        **context,
+    )
+
+
+def _embed_context(slug: str, lang: str) -> dict:
+    """What an embedded form's page needs: its own action URL and no session."""
+    return {"embedded": True, "form_action": url_for(".form", slug=slug, lang=lang, embed=1)}
+
+
+def take_submission(
+    wtform: PublicForm, form_id: int, switch: str | None, repeat, finish, **context
+):
+    """The POST of a form page: a repeat, another language, back, next, or send.
+
+    `repeat(earlier)` answers a key that is already stored (it must check that the
+    response is the one this page may see); `finish()` stores the valid answers;
+    `context` goes to the template whenever the page is shown again.
+    """
+    definition = wtform.definition
     key = wtform.idempotency_key.data
     earlier = find_by_key(key) if valid_key(key) else None
     if earlier is not None:
         # A repeat (double click, retry, replay): the same receipt, nothing stored.
-        if earlier.form_id != version.form_id:
+        if earlier.form_id != form_id:
             abort(400)
-        return _thank(earlier.form.slug, earlier.reference, lang)
+        return repeat(earlier)
     if not valid_key(key):
         wtform.idempotency_key.data = new_key()
     pages = definition.pages()
     current = _page_index(wtform.page.data, len(pages))
     if switch:
         # Another language for the same page; every answer stays, nothing is checked.
-        return render_form(wtform, 200, current)
+        return render_form(wtform, 200, current, **context)
     nav = request.form.get("nav", "send")
     if nav == "back":
-        return render_form(wtform, 200, neighbour(wtform, current, -1))
+        return render_form(wtform, 200, neighbour(wtform, current, -1), **context)
     if nav == "next":
         if not validate_fields(wtform, pages[current].fields):
-            return render_form(wtform, 422, current)
+            return render_form(wtform, 422, current, **context)
         following = neighbour(wtform, current, +1)
         if following != current:
-            return render_form(wtform, 200, following)
+            return render_form(wtform, 200, following, **context)
     if not validate_fields(wtform, definition.answer_fields) or not valid_key(key):
         first = first_page_with_errors(wtform)  # may be page 0, which is falsy
-        return render_form(wtform, 422, current if first is None else first)
-    return store_and_thank(wtform, version, definition, district, lang, source)
+        return render_form(wtform, 422, current if first is None else first, **context)
+    return finish()
 
 
 def store_and_thank(
-    wtform, version, definition, district, lang, source, event_id=None, thank=None, **context
+    wtform,
+    version,
+    definition,
+    district,
+    lang,
+    source,
+    event_id=None,
+    thank=None,
+    invitation_id=None,
+    **context,
 ):
     """Store the valid answers (or find the earlier copy) and redirect to the receipt.
 
     `thank` makes the response to a stored submission (the kiosk has its own);
-    `context` goes to the template when the form has to be shown again.
+    `context` goes to the template when the form has to be shown again (with
+    `embedded`, the receipt travels in the thank-you URL instead of the session).
     """
     answers = clean_answers(wtform)
     if district is None:
@@ -135,9 +192,14 @@ def store_and_thank(
             answers=answers,
             consent_version=definition.consent_version,
             event_id=event_id,
+            invitation_id=invitation_id,
         )
     except KeyConflict:
         abort(400)
+    except InvitationAnswered:
+        # The same invitation was answered from another page meanwhile: its link
+        # now says so (or shows that answer to change, as the form allows).
+        return redirect(request.path, code=303)
     except sa_exc.OperationalError as exc:
         # Locked, full or unreachable: nothing was stored (one transaction). The
         # person gets their answers back with the same key, to send again.
@@ -146,12 +208,16 @@ def store_and_thank(
         return render_form(wtform, 503, len(definition.pages()) - 1, unsaved=True, **context)
     if thank is not None:
         return thank(receipt)
-    return _thank(receipt.form_slug, receipt.reference, lang)
+    return to_receipt(receipt.form_slug, receipt.reference, lang, context.get("embedded", False))
 
 
-def _thank(slug: str, reference: str, lang: str):
-    """Remember the receipt in the session and send the browser to the thank-you page."""
-    session[RECEIPT_KEY] = {"form": slug, "reference": reference}
+def to_receipt(slug: str, reference: str, lang: str, embedded: bool = False, changed: bool = False):
+    """Send the browser to the thank-you page, with the receipt in the session (or,
+    embedded, signed in the URL). `changed`: earlier answers were changed."""
+    if embedded:
+        token = embed.receipt_token(slug, reference)
+        return redirect(url_for(".thanks", slug=slug, lang=lang, embed=1, r=token), code=303)
+    session[RECEIPT_KEY] = {"form": slug, "reference": reference, "changed": changed}
     return redirect(url_for(".thanks", slug=slug, lang=lang), code=303)
 
 
@@ -161,13 +227,25 @@ def thanks(slug: str):
     found = published(slug)
     if found is None:
         abort(404)
-    definition = found[2]
-    i18n.choose(definition.languages, definition.default_language)
-    receipt = session.get(RECEIPT_KEY)
+    form_row, _version, definition = found
+    embedded = embed.requested()
+    i18n.choose(definition.languages, definition.default_language, remember=not embedded)
+    if embedded:
+        embed.allow_framing(form_row.embed_origins)
+        reference = embed.receipt_from(request.args.get("r"), slug)
+        receipt = {"form": slug, "reference": reference} if reference else None
+    else:
+        receipt = session.get(RECEIPT_KEY)
     if not receipt or receipt.get("form") != slug:
-        return redirect(url_for(".form", slug=slug))
+        return redirect(url_for(".form", slug=slug, **({"embed": 1} if embedded else {})))
     response = make_response(
-        render_template("public/thanks.html", definition=definition, reference=receipt["reference"])
+        render_template(
+            "public/thanks.html",
+            definition=definition,
+            reference=receipt["reference"],
+            changed=receipt.get("changed", False),
+            embedded=embedded,
+        )
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -179,14 +257,18 @@ def render_form(
     page_index: int = 0,
     unsaved: bool = False,
     whole: bool = False,
+    stale: bool = False,
     **context,
 ):
     """Render one page of a form; its key and token must never come from a cache.
 
     `whole` shows every page at once instead of the page `page_index` (the kiosk);
-    `context` goes to the template (the kiosk's event and generation).
+    `context` goes to the template (the kiosk's event and generation, an embedded
+    form's action). `stale`: the embedded page's signed key had expired.
     """
-    csrf_expired = bool(wtform.csrf_token.errors) if status == 422 else False
+    csrf_expired = stale or (status == 422 and wtform.meta.csrf and bool(wtform.csrf_token.errors))
+    if context.get("embedded"):
+        context["embed_sig"] = embed.sign_key(wtform.idempotency_key.data or "")
     if csrf_expired:
         # Like every POST without a valid token this is a 400, but the page keeps
         # every answer and asks to send again, so nothing typed is lost.
@@ -224,7 +306,7 @@ def _choose_district(slug: str, offered: list[District]):
     return render_template("public/choose_district.html", slug=slug, districts=offered)
 
 
-def _not_open(definition: FormDefinition, state: str):
+def closed_page(definition: FormDefinition, state: str):
     """A closed form (or one not open yet) says so; old links must never just break."""
     response = make_response(
         render_template("public/closed.html", definition=definition, state=state), 410

@@ -88,17 +88,20 @@ def start(user: User, district: str, form_slug: str, params: dict[str, str | Non
     expire()
     db.session.add(job)
     db.session.commit()
-    queue = _queue()
-    if queue is not None:
-        queue.enqueue(run_queued, job.id, job_id=f"report-{job.id}", job_timeout=600)
+    rq_queue = queue()
+    if rq_queue is not None:
+        rq_queue.enqueue(run_queued, job.id, job_id=f"report-{job.id}", job_timeout=600)
     else:
         app = current_app._get_current_object()
         _executor.submit(_run, app, job.id)
     return job
 
 
-def _queue():
-    """The RQ queue when REDIS_URL is set (several app processes), else None."""
+def queue():
+    """The RQ queue when REDIS_URL is set (several app processes), else None.
+
+    Summaries and other background work (intake/background.py) share it.
+    """
     url = current_app.config.get("REDIS_URL")
     if not url:
         return None
@@ -121,10 +124,10 @@ def work(burst: bool = False) -> None:
     """
     from rq import SimpleWorker
 
-    queue = _queue()
-    if queue is None:
+    rq_queue = queue()
+    if rq_queue is None:
         raise RuntimeError("REDIS_URL is not set")
-    SimpleWorker([queue], connection=queue.connection).work(burst=burst, with_scheduler=False)
+    SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=burst, with_scheduler=False)
 
 
 def find(job_id: str, user: User) -> ReportJob | None:

@@ -8,6 +8,16 @@
     if (summary) {
       summary.focus();
     }
+    // Inside another site's page (an embedded form), that page stays scrolled where
+    // the send button was; after a step inside the frame (our own page came before:
+    // same-origin referrer), bring the top of the new page into view.
+    var stepped = document.referrer.indexOf(window.location.origin + "/") === 0;
+    if (document.body.classList.contains("embedded") && window.parent !== window && stepped) {
+      var top = summary || document.querySelector(".receipt") || document.querySelector("h1");
+      if (top && top.scrollIntoView) {
+        top.scrollIntoView({ block: "start" });
+      }
+    }
     // On a form, a language link sends the form with the new language, so no answer
     // is lost; the server shows the same page again in that language.
     var form = document.getElementById("public-form");

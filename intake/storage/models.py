@@ -97,6 +97,16 @@ class Form(db.Model):
     status: so.Mapped[str] = so.mapped_column(sa.String(16), default="open", server_default="open")
     opens_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
     closes_on: so.Mapped[date | None] = so.mapped_column(sa.Date)
+    #: What a personal invitation link does once it has been answered: "refuse" (a
+    #: page saying so, with the reference code) or "edit" (the earlier answers, to change).
+    invitation_reuse: so.Mapped[str] = so.mapped_column(
+        sa.String(8), default="refuse", server_default="refuse"
+    )
+    #: Origins (scheme://host[:port]) whose pages may show this form in an iframe;
+    #: empty (the default): none may.
+    embed_origins: so.Mapped[list[str]] = so.mapped_column(
+        sa.JSON, default=list, server_default="[]"
+    )
     versions: so.Mapped[list[FormVersion]] = so.relationship(
         back_populates="form", order_by="FormVersion.number"
     )
@@ -134,6 +144,12 @@ class Response(db.Model):
     event_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("event.id", ondelete="SET NULL"), index=True
     )
+    #: The personal invitation this response answers (at most one response each).
+    invitation_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("invitation.id", ondelete="SET NULL"), unique=True
+    )
+    #: Set when the respondent changed their answers through their invitation link.
+    updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     idempotency_key: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     reference: so.Mapped[str] = so.mapped_column(sa.String(16), unique=True)
@@ -145,6 +161,9 @@ class Response(db.Model):
     form_version: so.Mapped[FormVersion] = so.relationship()
     district: so.Mapped[District] = so.relationship()
     event: so.Mapped[Event | None] = so.relationship()
+    invitation: so.Mapped[Invitation | None] = so.relationship(
+        foreign_keys=[invitation_id], back_populates="response"
+    )
     answers: so.Mapped[list[Answer]] = so.relationship(
         back_populates="response", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -272,3 +291,40 @@ class Event(db.Model):
     def source(self) -> str:
         """The source/campaign value of this event's responses."""
         return f"event-{self.id}"
+
+
+class Invitation(db.Model):
+    """A personal link `/i/<token>` sent by email to one person, for one form.
+
+    The token is the signed `key` (storage/invitations.py) and holds no personal data.
+    The link works until `expires_at`, unless revoked, and takes one response; what a
+    second use does is the form's `invitation_reuse`. Email address and name are
+    personal data: shown only to roles that see personal data in the district.
+    """
+
+    __table_args__ = (sa.Index("ix_invitation_scope", "form_id", "district_id"),)
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    key: so.Mapped[str] = so.mapped_column(sa.String(32), unique=True)
+    form_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("form.id"))
+    district_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("district.id"))
+    email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    language: so.Mapped[str] = so.mapped_column(sa.String(16))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    #: When the invitation email was accepted by the SMTP server (None: not yet).
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    #: Why the last send failed ("refused", "unreachable", "not_configured"); None when it did not.
+    send_error: so.Mapped[str | None] = so.mapped_column(sa.String(32))
+    send_attempts: so.Mapped[int] = so.mapped_column(default=0)
+    reminders: so.Mapped[int] = so.mapped_column(default=0)
+    reminded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    form: so.Mapped[Form] = so.relationship()
+    district: so.Mapped[District] = so.relationship()
+    response: so.Mapped[Response | None] = so.relationship(
+        back_populates="invitation", foreign_keys="Response.invitation_id"
+    )

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from intake.extensions import db
-from intake.storage.models import Answer, District, FormVersion, Response
+from intake.storage.models import Answer, District, FormVersion, Response, utcnow
 
 CAMPAIGN_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -45,6 +45,14 @@ class KeyConflict(Exception):
     """The idempotency key was already used for a different form."""
 
 
+class InvitationAnswered(Exception):
+    """The personal invitation already has its response (one per invitation)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("invitation answered")
+        self.response = response
+
+
 def find_by_key(key: str) -> Response | None:
     """The response stored under an idempotency key, if any."""
     return db.session.scalar(sa.select(Response).where(Response.idempotency_key == key))
@@ -60,17 +68,25 @@ def store_response(
     answers: dict[str, list[str]],
     consent_version: str | None,
     event_id: int | None = None,
+    invitation_id: int | None = None,
 ) -> Receipt:
     """Store one response and its answers in one transaction, once per key.
 
     A repeat of a key that is already stored (a double click, a retry after a lost
     connection, a replay from an offline queue) returns the first receipt and
-    writes nothing.
+    writes nothing. A response to an invitation that already has one raises
+    InvitationAnswered (also when two arrive at once: the column is unique).
     """
     for _attempt in range(5):
         existing = find_by_key(key)
         if existing is not None:
             return _repeat(existing, version)
+        if invitation_id is not None:
+            answered = db.session.scalar(
+                sa.select(Response).where(Response.invitation_id == invitation_id)
+            )
+            if answered is not None:
+                raise InvitationAnswered(answered)
         response = Response(
             form_id=version.form_id,
             form_version_id=version.id,
@@ -78,6 +94,7 @@ def store_response(
             language=language,
             source=source,
             event_id=event_id,
+            invitation_id=invitation_id,
             idempotency_key=key,
             reference=make_reference(),
             consent_version=consent_version,
@@ -102,3 +119,27 @@ def _repeat(existing: Response, version: FormVersion) -> Receipt:
     if existing.form_id != version.form_id:
         raise KeyConflict(existing.idempotency_key)
     return Receipt(existing.reference, existing.form.slug, False)
+
+
+def replace_answers(response: Response, answers: dict[str, list[str]], language: str) -> None:
+    """Put the respondent's changed answers in place of the earlier ones, in one
+    transaction (their personal invitation link, when the form allows changes)."""
+    db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id))
+    db.session.add_all(
+        Answer(response_id=response.id, field=name, value=value)
+        for name, values in answers.items()
+        for value in values
+    )
+    response.language = language
+    response.updated_at = utcnow()
+    db.session.commit()
+    db.session.expire(response, ["answers"])
+
+
+def answers_as_data(response: Response, multiple: set[str]) -> dict[str, str | list[str]]:
+    """A stored response as form data, to show it again for changes; `multiple` names
+    the questions that take several values (the others get their one value)."""
+    values: dict[str, list[str]] = {}
+    for answer in sorted(response.answers, key=lambda a: a.id):
+        values.setdefault(answer.field, []).append(answer.value)
+    return {name: found if name in multiple else found[0] for name, found in values.items()}
