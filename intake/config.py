@@ -77,6 +77,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SMTP_USER": None,
         "SMTP_PASSWORD": None,
         "MAIL_FROM": "Intake <intake@localhost>",
+        # Fernet keys for sensitive answers (privacy/crypto.py); None: instance/data_keys.
+        "DATA_KEYS": None,
+        "DATA_KEYS_FILE": None,
         "MAIL_ATTEMPTS": 3,
         "MAIL_RETRY_SECONDS": 5,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -10,6 +10,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from intake.i18n import current_language
+from intake.privacy.crypto import DataKeyError
 
 
 def init_app(app: Flask) -> None:
@@ -19,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(sa_exc.OperationalError, _database_unavailable)
     app.register_error_handler(sa_exc.InterfaceError, _database_unavailable)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DataKeyError, _data_keys_missing)
     app.register_error_handler(Exception, _unexpected)
 
 
@@ -88,6 +90,22 @@ def _database_unavailable(exc: Exception):
     current_app.logger.error("database unavailable: %s", type(cause).__name__)
     body, status = render_error(503)
     return body, status, {"Retry-After": "60"}
+
+
+def _data_keys_missing(exc: Exception):
+    """Sensitive answers cannot be read or written: the keys are missing or wrong.
+
+    Nothing is stored (a submission's transaction never started); the log says what the
+    operator must fix (no content), the page says the service is unavailable.
+    """
+    from flask import current_app
+
+    from intake.extensions import db
+
+    db.session.rollback()
+    current_app.logger.error("data keys: %s", exc)
+    body, status = render_error(503)
+    return body, status, {"Retry-After": "300"}
 
 
 def _csrf_error(exc: CSRFError):

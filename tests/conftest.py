@@ -70,6 +70,7 @@ def app(tmp_path, database_url):
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "SESSION_COOKIE_SECURE": False,
             "REPORT_FOLDER": str(tmp_path / "reports"),
+            "DATA_KEYS_FILE": str(tmp_path / "data_keys"),
         }
     )
     with app.app_context():

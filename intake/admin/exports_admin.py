@@ -7,6 +7,7 @@ from typing import IO
 
 from flask import Response as HttpResponse
 from flask import abort, request, stream_with_context
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from intake import audit
@@ -47,6 +48,9 @@ def _export(district: str, form_slug: str, fmt: str, respond: Callable):
     params, problems = report_params.parse(
         args.get("from"), args.get("to"), args.get("lang"), None, current_language()
     )
+    sensitive = args.get("sensitive", "0")
+    if sensitive not in ("0", "1"):
+        problems.append(_("'sensitive' must be 1 (include special categories) or 0."))
     if problems:
         return render_error(400, " ".join(problems))
     period = " ".join(
@@ -56,8 +60,13 @@ def _export(district: str, form_slug: str, fmt: str, respond: Callable):
     )
     # Audited before the first byte leaves: a streamed download has no later point
     # at which it is known to be complete. Never answer content, only what was asked.
+    # Special categories (Art. 9) only when asked for, and then audited as such.
+    if sensitive == "1":
+        action, period = f"{action}.sensitive", f"{period} sensitive=yes"
     audit.record(action, current_user, f"{target} lang={params.lang} {period}".strip())
-    rows = exports.export_rows(form, definition, districts, params, params.lang)
+    rows = exports.export_rows(
+        form, definition, districts, params, params.lang, sensitive=sensitive == "1"
+    )
     filename = f"intake-{district}-{form_slug}-{local_today().isoformat()}.{fmt}"
     return respond(rows, filename)
 

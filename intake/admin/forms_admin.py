@@ -9,6 +9,7 @@ look at the list and the previews.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -33,6 +34,7 @@ from intake.engine.definition import DefinitionError
 from intake.engine.loader import SUFFIXES, load_any
 from intake.engine.wtf import build_form
 from intake.extensions import db
+from intake.privacy import records
 from intake.public import embed
 from intake.public.pages import page_view
 from intake.storage import districts as district_store
@@ -296,6 +298,24 @@ def form_sharing(slug: str):
         )
     flash(_("Saved."))
     return redirect(url_for("admin.form_detail", slug=slug))
+
+
+@bp.get("/forms/<slug>/record")
+@bp.get("/forms/<slug>/record.json", defaults={"fmt": "json"})
+@login_required
+def form_record(slug: str, fmt: str | None = None):
+    """The record of processing (Art. 30 DSGVO), from the definition: a page to print, or JSON."""
+    form_row, version, definition = _found_or_404(slug)
+    data = records.record(form_row, version, definition)
+    if fmt == "json":
+        reply = HttpResponse(
+            json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json"
+        )
+        reply.headers["Content-Disposition"] = (
+            f'attachment; filename="verarbeitungsverzeichnis-{slug}.json"'
+        )
+        return reply
+    return render_template("admin/form_record.html", form=form_row, record=data)
 
 
 @bp.post("/forms/<slug>/status")

@@ -8,9 +8,11 @@ Viewing, changing and deleting a response are audited, never with answer content
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import sqlalchemy as sa
+from flask import Response as HttpResponse
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -25,6 +27,7 @@ from intake.engine.definition import FormDefinition
 from intake.errors import render_error
 from intake.extensions import db
 from intake.i18n import NATIVE_NAMES
+from intake.privacy import crypto, rights
 from intake.reports.params import LOCAL_TZ, ReportParams
 from intake.storage.forms import all_published
 from intake.storage.models import Answer, Form, Municipality, Response
@@ -201,7 +204,7 @@ def _answer_rows(response: Response, definition: FormDefinition) -> list[tuple[s
     lang = _admin_lang()
     values: dict[str, list[str]] = {}
     for answer in sorted(response.answers, key=lambda a: a.id):
-        values.setdefault(answer.field, []).append(answer.value)
+        values.setdefault(answer.field, []).append(crypto.reveal(answer.value))
     places = dict(db.session.execute(sa.select(Municipality.slug, Municipality.name)).all())
     rows = []
     for fdef in definition.answer_fields:
@@ -237,6 +240,27 @@ def response_update(response_id: int):
     return redirect(url_for("admin.response_detail", response_id=response.id))
 
 
+@bp.get("/responses/<int:response_id>/data.json", defaults={"fmt": "json"})
+@bp.get("/responses/<int:response_id>/data.pdf", defaults={"fmt": "pdf"})
+@login_required
+def response_data(response_id: int, fmt: str):
+    """Everything stored about the person (Art. 15 DSGVO), to hand over: JSON or PDF."""
+    _require_personal_data()
+    response = _response_or_404(response_id)
+    audit.record("response.access_export", current_user, f"response:{response.id} {fmt}")
+    name = f"intake-{response.reference}.{fmt}"
+    if fmt == "json":
+        body = json.dumps(rights.access(response).data, ensure_ascii=False, indent=2)
+        mimetype = "application/json"
+    else:
+        body = rights.access_pdf(response)
+        mimetype = "application/pdf"
+    reply = HttpResponse(body, mimetype=mimetype)
+    reply.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    reply.headers["Cache-Control"] = "no-store"
+    return reply
+
+
 @bp.post("/responses/<int:response_id>/delete")
 @login_required
 def response_delete(response_id: int):
@@ -248,8 +272,7 @@ def response_delete(response_id: int):
         return redirect(url_for("admin.response_detail", response_id=response.id))
     target = f"response:{response.id}"
     try:
-        db.session.delete(response)
-        db.session.commit()
+        rights.erase(response)
     except Exception:
         db.session.rollback()
         audit.record("response.delete", current_user, target, outcome="failed")

@@ -6,9 +6,11 @@ from flask import Flask
 
 from intake.cli import (
     backup,
+    datakeys,
     events,
     forms,
     invitations,
+    purge,
     report,
     seed,
     translate,
@@ -27,4 +29,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(backup.backup)
     app.cli.add_command(events.events)
     app.cli.add_command(invitations.invitations)
+    app.cli.add_command(purge.purge)
+    app.cli.add_command(datakeys.data_keys)
     app.cli.add_command(worker.worker)

@@ -76,6 +76,7 @@ FIELD_KEYS = {
     "max",
     "max_length",
     "personal",
+    "sensitive",
     "prefill",
     "appearance",
     "relevant",
@@ -231,6 +232,13 @@ def _field(
         ),
         "hint": _texts(field.get("hint"), f"{where}: 'hint'", langs, default, problems),
     }
+    if field.get("sensitive") is not None and _bool(field, "sensitive", where, problems):
+        # Kept only when true, so definitions without it keep their checksum.
+        out["sensitive"] = True
+        if ftype in (*DISPLAY_TYPES, "hidden", "municipality", "consent"):
+            problems.append(f"{where}: a {ftype} field cannot be 'sensitive'")
+        if field.get("prefill"):
+            problems.append(f"{where}: a sensitive field cannot be prefilled from a link")
     if out["prefill"] and ftype not in PREFILLABLE_TYPES:
         problems.append(f"{where}: a {ftype} field cannot be prefilled from a link")
     if ftype in DISPLAY_TYPES:
@@ -512,6 +520,12 @@ class FieldDef:
         return self.raw["prefill"]
 
     @property
+    def sensitive(self) -> bool:
+        """A special category of personal data (Art. 9 DSGVO: health, religion, ...):
+        encrypted at rest, left out of summaries and, unless asked for, of exports."""
+        return bool(self.raw.get("sensitive"))
+
+    @property
     def relevant(self) -> str | None:
         return self.raw.get("relevant")
 
@@ -654,6 +668,20 @@ class FormDefinition:
         """The introduction shown above the questions."""
         return pick(self.raw.get("intro") or {}, lang, self.default_language)
 
+    @property
+    def retention_days(self) -> int | None:
+        """Days a response is kept after it was sent; None: no period is set."""
+        return (self.raw.get("privacy") or {}).get("retention_days")
+
+    @property
+    def on_expiry(self) -> str:
+        """What `purge` does with an expired response: delete (default) or anonymise."""
+        return (self.raw.get("privacy") or {}).get("on_expiry", "delete")
+
+    def privacy_fact(self, key: str) -> str | None:
+        """One of RECORD_FACTS from the privacy block (German free text), if given."""
+        return (self.raw.get("privacy") or {}).get(key)
+
     def privacy_notice(self, lang: str) -> Text | None:
         """The short privacy notice shown before submitting."""
         privacy = self.raw.get("privacy") or {}
@@ -686,16 +714,66 @@ def _other_field(choice_field: FieldDef) -> FieldDef:
     return FieldDef(raw, choice_field.default_language, other_of=choice_field.name)
 
 
+#: Facts of the privacy block for the record of processing (Art. 30), in German: free
+#: text of at most RECORD_TEXT_MAX characters each.
+RECORD_FACTS = ("controller", "purpose", "legal_basis", "recipients")
+RECORD_TEXT_MAX = 1000
+RETENTION_MAX_DAYS = 3650
+EXPIRY_ACTIONS = ("delete", "anonymise")
+
+
 def _privacy(value: Any, langs: set[str], default: str, problems: list[str]) -> dict[str, Any]:
-    """Validate the optional privacy block: a version string and a per-language notice."""
+    """Validate the optional privacy block.
+
+    `version` and `notice` (per language) are shown with the form; `retention_days`
+    and `on_expiry` (delete or anonymise) drive `flask purge`; `controller`,
+    `purpose`, `legal_basis`, `recipients` feed the record of processing.
+    """
     if value is None:
         return {}
-    if not isinstance(value, Mapping) or set(value) - {"version", "notice"}:
-        problems.append("'privacy' must have 'version' and 'notice'")
+    allowed = {"version", "notice", "retention_days", "on_expiry", *RECORD_FACTS}
+    if not isinstance(value, Mapping) or set(value) - allowed:
+        extra = sorted(set(value) - allowed) if isinstance(value, Mapping) else []
+        problems.append(
+            "'privacy' must have 'version' and 'notice'"
+            + (f"; unknown keys: {', '.join(extra)}" if extra else "")
+        )
         return {}
     version = value.get("version")
     if not isinstance(version, str) or not version.strip() or len(version) > 64:
         problems.append("'privacy': 'version' must be short text such as '2026-11-01'")
         version = None
     notice = _texts(value.get("notice"), "'privacy': 'notice'", langs, default, problems, True)
-    return {"version": version, "notice": notice}
+    out: dict[str, Any] = {"version": version, "notice": notice}
+    days = value.get("retention_days")
+    if days is not None:
+        if (
+            isinstance(days, bool)
+            or not isinstance(days, int)
+            or not 1 <= days <= RETENTION_MAX_DAYS
+        ):
+            problems.append(
+                f"'privacy': 'retention_days' must be a whole number of days "
+                f"from 1 to {RETENTION_MAX_DAYS}"
+            )
+        else:
+            out["retention_days"] = days
+    action = value.get("on_expiry")
+    if action is not None:
+        if action not in EXPIRY_ACTIONS:
+            problems.append("'privacy': 'on_expiry' must be 'delete' or 'anonymise'")
+        elif days is None:
+            problems.append("'privacy': 'on_expiry' needs 'retention_days'")
+        else:
+            out["on_expiry"] = action
+    for key in RECORD_FACTS:
+        text = value.get(key)
+        if text is None:
+            continue
+        if not isinstance(text, str) or not text.strip() or len(text) > RECORD_TEXT_MAX:
+            problems.append(
+                f"'privacy': '{key}' must be text of at most {RECORD_TEXT_MAX} characters"
+            )
+        else:
+            out[key] = text.strip()
+    return out

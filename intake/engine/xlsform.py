@@ -43,6 +43,7 @@ from intake.engine.definition import (
     DEFAULT_MAX_LENGTH,
     LANG_RE,
     NAME_RE,
+    RECORD_FACTS,
     REPORT_LANGUAGE_ROLES,
     SLUG_RE,
     VALUE_RE,
@@ -312,6 +313,7 @@ _SURVEY_COLUMNS = {
     "media",
     "intake_type",
     "intake_personal",
+    "intake_sensitive",
     "intake_prefill",
     "intake_report_languages",
     "intake_max_length",
@@ -635,12 +637,15 @@ class _Settings:
     # Our own columns (written by write_xlsform): texts per language code.
     texts: dict[str, dict[str, str]] = dataclass_field(default_factory=dict)
     privacy_version: str | None = None
+    #: retention_days, on_expiry and the record facts (intake_privacy_<key> columns).
+    privacy_facts: dict[str, str] = dataclass_field(default_factory=dict)
 
 
 def _settings(sheet: _Sheet | None, path: Path, report: _Problems) -> _Settings:
     """Read form_id, form_title and default_language from the settings sheet."""
     values: dict[str, str] = {}
     texts: dict[str, dict[str, str]] = {}
+    facts: dict[str, str] = {}
     row_number = 2
     if sheet is not None and sheet.rows:
         row_number, row = sheet.rows[0]
@@ -660,6 +665,8 @@ def _settings(sheet: _Sheet | None, path: Path, report: _Problems) -> _Settings:
                     texts.setdefault(key[len("intake_") :], {})[code] = value
             elif key in ("form_title", "form_id", "default_language", "intake_privacy_version"):
                 values[key] = value
+            elif key.startswith("intake_privacy_") and key[15:] in PRIVACY_FACT_KEYS:
+                facts[key[15:]] = value
             elif key not in ("version", "style"):
                 # version: we version imports ourselves; style: layout only.
                 report.notice(
@@ -698,6 +705,7 @@ def _settings(sheet: _Sheet | None, path: Path, report: _Problems) -> _Settings:
         default_code=code,
         texts=texts,
         privacy_version=values.get("intake_privacy_version"),
+        privacy_facts=facts,
     )
 
 
@@ -884,6 +892,10 @@ class _Reader:
                 "version": self.settings.privacy_version,
                 "notice": texts.get("privacy", {}),
             }
+            for key, value in self.settings.privacy_facts.items():
+                if key == "retention_days" and re.fullmatch(r"[0-9]+(\.0)?", str(value).strip()):
+                    value = int(float(value))  # a number cell may come back as 730.0
+                raw["privacy"][key] = value
         raw["fields"] = fields
         result = _Result(
             raw=raw, notices=self.report.notices, field_rows=rows, original_names=originals
@@ -1189,7 +1201,7 @@ class _Reader:
                 if wanted in ("yes_no", "municipality"):
                     field["_no_choices"] = True
                     field.pop("appearance", None)
-        for key in ("personal", "prefill"):
+        for key in ("personal", "sensitive", "prefill"):
             found = self._value(row, f"intake_{key}")
             if found:
                 word = found[1].strip().lower()
@@ -1478,6 +1490,7 @@ _HANDLED_SURVEY_KEYS = {
     "disabled",
     "intake_type",
     "intake_personal",
+    "intake_sensitive",
     "intake_prefill",
     "intake_report_languages",
     "intake_max_length",
@@ -1659,15 +1672,22 @@ def write_xlsform(definition: Mapping[str, Any], notices: list[str] | None = Non
                 settings[f"intake_{key}::{lang_headers[code]}"] = texts[code]
     if privacy.get("version"):
         settings["intake_privacy_version"] = privacy["version"]
+    for key in PRIVACY_FACT_KEYS:
+        if privacy.get(key) is not None:
+            settings[f"intake_privacy_{key}"] = privacy[key]
     _write_rows(book.create_sheet("settings"), list(settings), [settings])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
+#: Privacy facts kept in intake_privacy_<key> settings columns.
+PRIVACY_FACT_KEYS = ("retention_days", "on_expiry", *RECORD_FACTS)
+
 _INTAKE_COLUMNS = (
     "intake_type",
     "intake_personal",
+    "intake_sensitive",
     "intake_prefill",
     "intake_report_languages",
     "intake_max_length",
@@ -1684,7 +1704,7 @@ def _intake_values(fields: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
         values: dict[str, Any] = {}
         if fdef["type"] in ("email", "phone", "municipality", "yes_no"):
             values["intake_type"] = fdef["type"]
-        for key in ("personal", "prefill"):
+        for key in ("personal", "sensitive", "prefill"):
             if fdef.get(key):
                 values[f"intake_{key}"] = "yes"
         if fdef.get("report_languages"):

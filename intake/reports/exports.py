@@ -27,6 +27,7 @@ from openpyxl.styles import Font
 
 from intake.engine.definition import FieldDef, FormDefinition
 from intake.extensions import db
+from intake.privacy import crypto
 from intake.reports.params import LOCAL_TZ, ReportParams
 from intake.storage.events import event_names
 from intake.storage.models import Answer, District, Form, FormVersion, Municipality, Response
@@ -61,8 +62,12 @@ def export_rows(
     params: ReportParams,
     lang: str,
     batch_size: int = BATCH_SIZE,
+    sensitive: bool = False,
 ) -> Iterator[list[str]]:
     """The header row, then one row per response of `form` in `districts`, oldest first.
+
+    Questions marked `sensitive` (Art. 9) are left out unless `sensitive` is true (the
+    caller has checked and audited that it was asked for); then they are decrypted.
 
     Columns follow the newest definition (`definition`); answers given to older versions
     line up by field name, and fields the newest version no longer has are left out.
@@ -75,7 +80,7 @@ def export_rows(
         scope.append(Response.created_at >= params.start_utc)
     if params.end_utc:
         scope.append(Response.created_at < params.end_utc)
-    return _rows(form.id, definition, district_names, scope, lang, batch_size)
+    return _rows(form.id, definition, district_names, scope, lang, batch_size, sensitive)
 
 
 def _rows(
@@ -85,8 +90,14 @@ def _rows(
     scope: list,
     lang: str,
     batch_size: int,
+    sensitive: bool = False,
 ) -> Iterator[list[str]]:
-    fields = [f for f in definition.answer_fields if f.type not in ("note", "page")]
+    fields = [
+        f
+        for f in definition.answer_fields
+        if f.type not in ("note", "page") and (sensitive or not f.sensitive)
+    ]
+    encrypted = {f.name for f in fields if f.sensitive}
     columns = _columns(fields, scope)
     # Every translated text is looked up once, here, in the export's language; the
     # rows below need no locale (a streamed response outlives force_locale).
@@ -119,7 +130,7 @@ def _rows(
             .where(Answer.response_id.in_([r.id for r in batch]), Answer.field.in_(names))
             .order_by(Answer.id)
         ):
-            values[response_id][name].append(value)
+            values[response_id][name].append(crypto.reveal(value) if name in encrypted else value)
         for r in batch:
             answers = values.get(r.id, {})
             row = [

@@ -234,7 +234,7 @@ def _language_match(common, ids: list[int], lang: str) -> list[LanguageMatchRow]
     fields: dict[str, list[tuple[int, str]]] = {"offered": [], "needed": []}
     for form, _version, definition in all_published():
         for fdef in definition.fields:
-            if fdef.report_languages:
+            if fdef.report_languages and not fdef.sensitive:
                 fields[fdef.report_languages].append((form.id, fdef.name))
     if not fields["offered"] or not fields["needed"]:
         return []
@@ -354,7 +354,8 @@ def _question_counts(
     definition: FormDefinition, scope, ids: list[int], totals: list[int], lang: str
 ) -> list[QuestionCounts]:
     """Counts per option of every choice question: one GROUP BY over all of them."""
-    counted = [f for f in definition.fields if f.type in COUNTED_TYPES]
+    # Special categories (Art. 9) are never counted in a summary, which viewers see too.
+    counted = [f for f in definition.fields if f.type in COUNTED_TYPES and not f.sensitive]
     names = [f.name for f in counted]
     counts: dict[str, dict[str, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
     answered: dict[str, dict[int, int]] = defaultdict(dict)
@@ -445,7 +446,9 @@ def _municipality_names() -> dict[str, str]:
 
 def _text_answers(definition: FormDefinition, scope, lang: str) -> list[TextAnswers]:
     """Free-text answers that are not contact details, oldest first."""
-    fields = [f for f in definition.fields if f.type in TEXT_TYPES and not f.personal]
+    fields = [
+        f for f in definition.fields if f.type in TEXT_TYPES and not f.personal and not f.sensitive
+    ]
     out = []
     for fdef in fields:
         values = list(
@@ -465,7 +468,9 @@ def _fill_roster(
     summary: Summary, definition: FormDefinition, scope, districts: Sequence[District], lang: str
 ) -> None:
     """Contact details per respondent, for follow-up by the office."""
-    fields = [f for f in definition.fields if f.personal or f.type == "municipality"]
+    fields = [
+        f for f in definition.fields if (f.personal or f.type == "municipality") and not f.sensitive
+    ]
     if not fields:
         return
     names = [f.name for f in fields]

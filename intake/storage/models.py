@@ -150,6 +150,8 @@ class Response(db.Model):
     )
     #: Set when the respondent changed their answers through their invitation link.
     updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    #: Set when `purge` removed what identifies the person (privacy/retention.py).
+    anonymised_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     idempotency_key: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     reference: so.Mapped[str] = so.mapped_column(sa.String(16), unique=True)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from intake.extensions import db
+from intake.privacy import crypto
 from intake.storage.models import Answer, District, FormVersion, Response, utcnow
 
 CAMPAIGN_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -99,8 +100,9 @@ def store_response(
             reference=make_reference(),
             consent_version=consent_version,
         )
+        stored = crypto.seal_answers(answers, sensitive_names(version))
         response.answers = [
-            Answer(field=name, value=value) for name, values in answers.items() for value in values
+            Answer(field=name, value=value) for name, values in stored.items() for value in values
         ]
         db.session.add(response)
         try:
@@ -125,9 +127,10 @@ def replace_answers(response: Response, answers: dict[str, list[str]], language:
     """Put the respondent's changed answers in place of the earlier ones, in one
     transaction (their personal invitation link, when the form allows changes)."""
     db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id))
+    stored = crypto.seal_answers(answers, sensitive_names(response.form_version))
     db.session.add_all(
         Answer(response_id=response.id, field=name, value=value)
-        for name, values in answers.items()
+        for name, values in stored.items()
         for value in values
     )
     response.language = language
@@ -141,5 +144,10 @@ def answers_as_data(response: Response, multiple: set[str]) -> dict[str, str | l
     the questions that take several values (the others get their one value)."""
     values: dict[str, list[str]] = {}
     for answer in sorted(response.answers, key=lambda a: a.id):
-        values.setdefault(answer.field, []).append(answer.value)
+        values.setdefault(answer.field, []).append(crypto.reveal(answer.value))
     return {name: found if name in multiple else found[0] for name, found in values.items()}
+
+
+def sensitive_names(version: FormVersion) -> list[str]:
+    """Questions of the version whose answers are encrypted (privacy/crypto.py)."""
+    return [f["name"] for f in version.definition.get("fields", []) if f.get("sensitive")]

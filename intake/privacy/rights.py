@@ -1,0 +1,140 @@
+"""The rights of a person in the data: access (Art. 15 DSGVO) and erasure (Art. 17).
+
+Finding a person's responses is the response list's search (reference code, or any
+answer such as an email address or phone number), scoped to the user's districts.
+`access` gathers everything stored about one response for the person (JSON, and a PDF
+made from the same data); `erase` deletes it everywhere Intake keeps it. The caller
+checks who may do this and writes the audit entry; nothing here logs content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from intake.engine.definition import FormDefinition
+from intake.extensions import db
+from intake.privacy import crypto
+from intake.reports import fonts, jobs
+from intake.reports.pdf import html_to_pdf
+from intake.storage.models import Municipality, ReportJob, Response
+
+
+@dataclass
+class Access:
+    """What is stored about one response, readable: labels in German and in the person's
+    language, values as shown in the back office."""
+
+    data: dict
+    rows: list[tuple[str, str, list[str]]]
+
+
+def access(response: Response) -> Access:
+    """Everything Intake stores about the person behind `response` (German texts: the
+    binding language, with the questions also in the person's language)."""
+    with force_locale("de"):
+        return _access(response)
+
+
+def _access(response: Response) -> Access:
+    definition = FormDefinition(response.form_version.definition)
+    lang = response.language if response.language in definition.languages else None
+    places = dict(db.session.execute(sa.select(Municipality.slug, Municipality.name)).all())
+    values: dict[str, list[str]] = {}
+    for answer in sorted(response.answers, key=lambda a: a.id):
+        values.setdefault(answer.field, []).append(crypto.reveal(answer.value))
+    rows: list[tuple[str, str, list[str]]] = []
+    answers = []
+    for fdef in definition.answer_fields:
+        raw = values.get(fdef.name)
+        if not raw:
+            continue
+        shown = _shown(fdef, raw, places, "de")
+        label_de = fdef.label("de").text
+        label_own = fdef.label(lang).text if lang else label_de
+        rows.append((label_de, label_own, shown))
+        answers.append(
+            {
+                "question": fdef.name,
+                "label": label_de,
+                "label_in_language": label_own,
+                "values": raw,
+                "shown": shown,
+            }  # fmt: skip
+        )
+    invitation = response.invitation
+    data = {
+        "reference": response.reference,
+        "form": response.form.slug,
+        "form_title": definition.title("de").text,
+        "form_version": response.form_version.number,
+        "district": response.district.name,
+        "language": response.language,
+        "sent_at": _iso(response.created_at),
+        "changed_at": _iso(response.updated_at),
+        "source": response.source,
+        "event": response.event.name if response.event else None,
+        "privacy_notice_version": response.consent_version,
+        "answers": answers,
+        "office": {"status": response.status, "note": response.note},
+        "invitation": (
+            {
+                "email": invitation.email,
+                "name": invitation.name,
+                "language": invitation.language,
+                "sent_at": _iso(invitation.sent_at),
+                "reminders": invitation.reminders,
+            }  # fmt: skip
+            if invitation
+            else None
+        ),
+        "retention_days": definition.retention_days,
+    }
+    return Access(data, rows)
+
+
+def access_pdf(response: Response) -> bytes:
+    """The same as `access`, as a PDF for the person (German, with their language's labels)."""
+    found = access(response)
+    font_css = Markup(fonts.font_faces_css())  # noqa: S704 - our own constant
+    with force_locale("de"):
+        html = render_template(
+            "reports/person.html", a=found.data, rows=found.rows, font_css=font_css
+        )
+    return html_to_pdf(html)
+
+
+def erase(response: Response) -> None:
+    """Delete the response, its answers and its invitation (contact data), and every
+    finished background PDF, which may hold them (they are made again on request).
+    One transaction for the data; the caller audits."""
+    invitation = response.invitation
+    db.session.delete(response)
+    if invitation is not None:
+        db.session.delete(invitation)
+    db.session.flush()
+    for job in db.session.scalars(
+        sa.select(ReportJob).where(ReportJob.state.in_(("done", "failed")))
+    ).all():
+        jobs.discard(job, commit=False)
+    db.session.commit()
+
+
+def _shown(fdef, raw: list[str], places: dict[str, str], lang: str) -> list[str]:
+    if fdef.type in ("single_choice", "multiple_choice", "rating"):
+        return [fdef.choice_label(v, lang).text for v in raw]
+    if fdef.type in ("yes_no", "consent"):
+        return [{"yes": _("Yes"), "no": _("No")}.get(v, v) for v in raw]
+    if fdef.type == "municipality":
+        return [places.get(v, v) for v in raw]
+    return list(raw)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
