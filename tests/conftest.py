@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import logging
 import os
 import re
 import secrets
@@ -303,3 +304,56 @@ def smtp(app):
     app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, MAIL_FROM="intake@kreis.example")
     yield inbox
     controller.stop()
+
+
+# --- no personal data in logs, across the whole run ---------------------------------------
+
+#: Answers the tests send again and again (VOLUNTEER_ANSWERS, NEWCOMER_ANSWERS_BK, the
+#: invitations' people): none of them may ever reach a log line, whatever the test does.
+CANARIES = (
+    "Jürgen",
+    "Müller-Lüdenscheidt",
+    "juergen@example.org",
+    "23456789",
+    "Jugendamt",
+    "Samir",
+    "9876543",
+    "سمير",
+    "ليلى",
+    "Diabetes-Kanarienvogel",
+    "canary-person",
+)
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.leaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is not ours to judge
+            return
+        if record.exc_info and record.exc_info[1] is not None:
+            text += " " + str(record.exc_info[1])
+        for canary in CANARIES:
+            if canary in text:
+                self.leaks.append(f"{record.name}: {text[:300]}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_personal_data_in_logs():
+    """Every log record of every test passes here; a canary in any of them fails the run."""
+    collector = _LogCollector()
+    root = logging.getLogger()
+    root.addHandler(collector)
+    # Levels stay as configured: turning on DEBUG everywhere would make SQLAlchemy log
+    # statement parameters, which is not what the product does.
+    app_logger = logging.getLogger("intake")
+    previous = app_logger.level
+    app_logger.setLevel(logging.DEBUG)
+    yield collector
+    root.removeHandler(collector)
+    app_logger.setLevel(previous)
+    assert collector.leaks == [], "personal data reached the logs:\n" + "\n".join(collector.leaks)

@@ -254,3 +254,62 @@ def test_record_of_processing_comes_from_the_definition(app, client, auth, creat
     by_name = {f["name"]: f for f in data["fields"]}
     assert by_name["phone"]["identifying"] and not by_name["needs"]["identifying"]
     assert set(data["districts"]) == {"Landkreis Mainz-Bingen", "Landkreis Bad Kreuznach"}
+
+
+def test_full_privacy_information_in_the_persons_language(client):
+    form = client.get("/f/volunteer?lang=en&district=mainz-bingen").get_data(as_text=True)
+    assert 'href="/f/volunteer/privacy?lang=en" target="_blank"' in form
+    page = client.get("/f/volunteer/privacy?lang=en")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "The German text is binding" in html and 'href="/f/volunteer/privacy?lang=de"' in html
+    # Facts the definition gives in German only are shown in German, marked as such.
+    assert (
+        '<span lang="de" dir="ltr" class="fallback">Art. 6 Abs. 1 lit. a DSGVO (Einwilligung)'
+        in html
+    )
+    assert "730 days after you send the form. Then your answers are deleted." in html
+    assert "datenschutz@kreis-mz.example" in html
+    assert "withdraw your consent at any time" in html
+    german = client.get("/f/volunteer/privacy?lang=de").get_data(as_text=True)
+    assert "Deutsche Fassung" not in german and 'class="fallback"' not in german
+    arabic = client.get("/f/newcomer/privacy?lang=ar").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in arabic
+    assert "365" in arabic
+
+
+def test_forms_without_a_privacy_block_have_no_such_page(app, client):
+    from pathlib import Path
+
+    from intake.engine.definition import load_file
+    from intake.storage.forms import import_definition
+
+    with app.app_context():
+        import_definition(load_file(Path(__file__).parent / "forms" / "kiosk_short.yaml"))
+        db.session.commit()
+    assert client.get("/f/kiosk-short/privacy").status_code == 404
+    assert client.get("/f/nope/privacy").status_code == 404
+
+
+def test_a_coordinator_corrects_answers_at_the_persons_request(app, coordinator):
+    response_id, reference = newcomer_in_arabic(app)
+    page = coordinator.get(f"/admin/responses/{response_id}/correct")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and reference in html
+    assert 'value="0171 9876543"' in html or "+491719876543" in html  # the stored answers
+    data = form_payload(html, dict(NEWCOMER_ANSWERS_BK, phone="not a number"))
+    wrong = coordinator.post(f"/admin/responses/{response_id}/correct", data=data)
+    assert wrong.status_code == 422  # checked like an answer; nothing changed
+    assert answers_of(app, reference)["phone"] == ["+491719876543"]
+    data = form_payload(html, dict(NEWCOMER_ANSWERS_BK, name="Samir Haddad", needs=["work"]))
+    saved = coordinator.post(f"/admin/responses/{response_id}/correct", data=data)
+    assert saved.status_code == 302
+    answers = answers_of(app, reference)
+    assert answers["name"] == ["Samir Haddad"] and answers["needs"] == ["work"]
+    with app.app_context():
+        response = db.session.get(Response, response_id)
+        assert response.updated_at is not None and response.language == "ar"
+        audit = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "response.correct")
+        )
+        assert audit.target == f"response:{response_id}"

@@ -24,13 +24,17 @@ from wtforms.validators import Length
 from intake import audit, scope
 from intake.admin import bp
 from intake.engine.definition import FormDefinition
+from intake.engine.wtf import build_form, clean_answers, validate_fields
 from intake.errors import render_error
 from intake.extensions import db
 from intake.i18n import NATIVE_NAMES
 from intake.privacy import crypto, rights
+from intake.public.views import new_key, render_form
 from intake.reports.params import LOCAL_TZ, ReportParams
+from intake.storage.districts import municipality_groups
 from intake.storage.forms import all_published
 from intake.storage.models import Answer, Form, Municipality, Response
+from intake.storage.responses import answers_as_data, replace_answers
 
 PER_PAGE = 50
 
@@ -259,6 +263,40 @@ def response_data(response_id: int, fmt: str):
     reply.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     reply.headers["Cache-Control"] = "no-store"
     return reply
+
+
+@bp.route("/responses/<int:response_id>/correct", methods=["GET", "POST"])
+@login_required
+def response_correct(response_id: int):
+    """Correct a person's answers at their request (Art. 16 DSGVO), checked like answers.
+
+    The whole form of the version they answered, on one page, with their answers; the
+    changed answers replace the earlier ones in one transaction, audited without content.
+    """
+    _require_personal_data()
+    response = _response_or_404(response_id)
+    if response.anonymised_at is not None:
+        abort(404)  # nothing about a person is left to correct
+    definition = FormDefinition(response.form_version.definition)
+    lang = _admin_lang() if _admin_lang() in definition.languages else definition.default_language
+    groups = municipality_groups([response.district])
+    context = {
+        "correcting": response,
+        "form_action": url_for("admin.response_correct", response_id=response.id),
+    }
+    if request.method == "GET":
+        multiple = {f.name for f in definition.fields if f.type == "multiple_choice"}
+        data = {"idempotency_key": new_key(), "district": response.district.slug, "src": ""}
+        data.update(answers_as_data(response, multiple))
+        wtform = build_form(definition, lang, groups, data=data)
+        return render_form(wtform, 200, whole=True, **context)
+    wtform = build_form(definition, lang, groups)
+    if not validate_fields(wtform, definition.answer_fields):
+        return render_form(wtform, 422, whole=True, **context)
+    replace_answers(response, clean_answers(wtform), response.language)
+    audit.record("response.correct", current_user, f"response:{response.id}")
+    flash(_("The corrections are saved."))
+    return redirect(url_for("admin.response_detail", response_id=response.id))
 
 
 @bp.post("/responses/<int:response_id>/delete")

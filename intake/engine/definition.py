@@ -678,9 +678,14 @@ class FormDefinition:
         """What `purge` does with an expired response: delete (default) or anonymise."""
         return (self.raw.get("privacy") or {}).get("on_expiry", "delete")
 
-    def privacy_fact(self, key: str) -> str | None:
-        """One of RECORD_FACTS from the privacy block (German free text), if given."""
-        return (self.raw.get("privacy") or {}).get(key)
+    def privacy_fact(self, key: str, lang: str = "de") -> Text | None:
+        """One of RECORD_FACTS in `lang`, else in German (a plain string is German)."""
+        value = (self.raw.get("privacy") or {}).get(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return Text(value, "de", lang != "de")
+        return pick(value, lang, "de" if "de" in value else self.default_language)
 
     def privacy_notice(self, lang: str) -> Text | None:
         """The short privacy notice shown before submitting."""
@@ -714,9 +719,10 @@ def _other_field(choice_field: FieldDef) -> FieldDef:
     return FieldDef(raw, choice_field.default_language, other_of=choice_field.name)
 
 
-#: Facts of the privacy block for the record of processing (Art. 30), in German: free
-#: text of at most RECORD_TEXT_MAX characters each.
-RECORD_FACTS = ("controller", "purpose", "legal_basis", "recipients")
+#: Facts of the privacy block for the notice page (Art. 13) and the record of processing
+#: (Art. 30): German text, or text per language (German binding); at most RECORD_TEXT_MAX
+#: characters each. `contact`: how to reach the data protection officer.
+RECORD_FACTS = ("controller", "purpose", "legal_basis", "recipients", "contact")
 RECORD_TEXT_MAX = 1000
 RETENTION_MAX_DAYS = 3650
 EXPIRY_ACTIONS = ("delete", "anonymise")
@@ -770,7 +776,14 @@ def _privacy(value: Any, langs: set[str], default: str, problems: list[str]) -> 
         text = value.get(key)
         if text is None:
             continue
-        if not isinstance(text, str) or not text.strip() or len(text) > RECORD_TEXT_MAX:
+        if isinstance(text, Mapping):
+            texts = _texts(text, f"'privacy': '{key}'", langs, default, problems, True)
+            if any(len(t) > RECORD_TEXT_MAX for t in texts.values()):
+                problems.append(
+                    f"'privacy': '{key}' has a text of more than {RECORD_TEXT_MAX} characters"
+                )
+            out[key] = texts
+        elif not isinstance(text, str) or not text.strip() or len(text) > RECORD_TEXT_MAX:
             problems.append(
                 f"'privacy': '{key}' must be text of at most {RECORD_TEXT_MAX} characters"
             )

@@ -654,7 +654,8 @@ def _settings(sheet: _Sheet | None, path: Path, report: _Problems) -> _Settings:
             key = to_snake_case(base)
             key = {"set_form_title": "form_title", "set_form_id": "form_id"}.get(key, key)
             key = "form_id" if key == "id_string" else key
-            if key in ("intake_title", "intake_intro", "intake_privacy") and lang:
+            is_fact = key.startswith("intake_privacy_") and key[15:] in RECORD_FACTS
+            if (key in ("intake_title", "intake_intro", "intake_privacy") or is_fact) and lang:
                 code = _language_code(lang)
                 if code is None:
                     report.add(
@@ -892,6 +893,9 @@ class _Reader:
                 "version": self.settings.privacy_version,
                 "notice": texts.get("privacy", {}),
             }
+            for fact in RECORD_FACTS:
+                if texts.get(f"privacy_{fact}"):
+                    raw["privacy"][fact] = texts[f"privacy_{fact}"]
             for key, value in self.settings.privacy_facts.items():
                 if key == "retention_days" and re.fullmatch(r"[0-9]+(\.0)?", str(value).strip()):
                     value = int(float(value))  # a number cell may come back as 730.0
@@ -1673,8 +1677,13 @@ def write_xlsform(definition: Mapping[str, Any], notices: list[str] | None = Non
     if privacy.get("version"):
         settings["intake_privacy_version"] = privacy["version"]
     for key in PRIVACY_FACT_KEYS:
-        if privacy.get(key) is not None:
-            settings[f"intake_privacy_{key}"] = privacy[key]
+        value = privacy.get(key)
+        if isinstance(value, Mapping):  # a text per language
+            for code in languages:
+                if value.get(code):
+                    settings[f"intake_privacy_{key}::{lang_headers[code]}"] = value[code]
+        elif value is not None:
+            settings[f"intake_privacy_{key}"] = value
     _write_rows(book.create_sheet("settings"), list(settings), [settings])
     out = io.BytesIO()
     book.save(out)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask_babel import force_locale
 
-from intake.engine.definition import FormDefinition
+from intake.engine.definition import RECORD_FACTS, FormDefinition
 from intake.i18n import NATIVE_NAMES
 from intake.privacy.retention import identifying_fields
 from intake.storage.forms import offered_districts
@@ -39,10 +39,11 @@ def record(form: Form, version: FormVersion, definition: FormDefinition) -> dict
         "title": definition.title("de").text,
         "version": version.number,
         "privacy_notice_version": definition.consent_version,
-        "controller": definition.privacy_fact("controller"),
-        "purpose": definition.privacy_fact("purpose"),
-        "legal_basis": definition.privacy_fact("legal_basis"),
-        "recipients": definition.privacy_fact("recipients"),
+        "controller": _fact(definition, "controller"),
+        "purpose": _fact(definition, "purpose"),
+        "legal_basis": _fact(definition, "legal_basis"),
+        "recipients": _fact(definition, "recipients"),
+        "contact": _fact(definition, "contact"),
         "retention_days": definition.retention_days,
         "on_expiry": definition.on_expiry if definition.retention_days else None,
         "districts": [d.name for d in offered_districts(form)],
@@ -50,7 +51,7 @@ def record(form: Form, version: FormVersion, definition: FormDefinition) -> dict
         "fields": fields,
         "missing": [
             key
-            for key in ("controller", "purpose", "legal_basis", "recipients", "retention_days")
+            for key in (*RECORD_FACTS, "retention_days")
             if not (
                 definition.retention_days
                 if key == "retention_days"
@@ -58,3 +59,8 @@ def record(form: Form, version: FormVersion, definition: FormDefinition) -> dict
             )
         ],
     }
+
+
+def _fact(definition: FormDefinition, key: str) -> str | None:
+    found = definition.privacy_fact(key, "de")
+    return found.text if found else None

@@ -251,6 +251,23 @@ def thanks(slug: str):
     return response
 
 
+@bp.get("/f/<slug>/privacy")
+def privacy(slug: str):
+    """The form's full privacy information (Art. 13 DSGVO) in the person's language.
+
+    Opened from the form in a new tab, so nothing typed there is lost. The facts come
+    from the definition's privacy block; German is binding, translations say so.
+    """
+    found = published(slug)
+    if found is None or availability(found[0]) == "draft":
+        abort(404)
+    definition = found[2]
+    if not definition.consent_version:
+        abort(404)
+    i18n.choose(definition.languages, definition.default_language)
+    return render_template("public/privacy.html", definition=definition)
+
+
 def render_form(
     wtform: PublicForm,
     status: int,
