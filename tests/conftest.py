@@ -93,6 +93,17 @@ def runner(app):
 
 
 @pytest.fixture
+def cli(app, runner):
+    """Run a command like `flask --app intake ...` does: inside an app context."""
+
+    def invoke(*args: str, input: str | None = None):
+        with app.app_context():
+            return runner.invoke(args=list(args), input=input)
+
+    return invoke
+
+
+@pytest.fixture
 def create_user(app) -> Callable[..., User]:
     """Factory: a user with a role and districts, password PASSWORD."""
 

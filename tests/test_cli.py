@@ -22,17 +22,6 @@ NEW_PASSWORD = "a long enough passphrase"
 
 
 @pytest.fixture
-def cli(app, runner):
-    """Run a command like `flask --app intake ...` does: inside an app context."""
-
-    def invoke(*args: str, input: str | None = None):
-        with app.app_context():
-            return runner.invoke(args=list(args), input=input)
-
-    return invoke
-
-
-@pytest.fixture
 def empty_app(tmp_path):
     """An app on a migrated database without any demo data."""
     app = create_app(

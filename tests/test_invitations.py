@@ -31,15 +31,10 @@ from tests.conftest import (
 PUBLIC = "https://intake.kreis-example.de"
 
 
-@pytest.fixture
-def cli(app, runner):
+@pytest.fixture(autouse=True)
+def public_url(app):
+    """Emails carry links on the public address (INTAKE_PUBLIC_URL)."""
     app.config["PUBLIC_URL"] = PUBLIC
-
-    def invoke(*args: str):
-        with app.app_context():
-            return runner.invoke(args=list(args))
-
-    return invoke
 
 
 def invite(app, *people: tuple[str, str, str, str], form: str = "volunteer", days: int = 30):

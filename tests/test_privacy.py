@@ -33,15 +33,6 @@ def reference_of(client, sent) -> str:
     return re.search(r"[3-9A-Y]{4}-[3-9A-Y]{4}", html).group(0)
 
 
-@pytest.fixture
-def cli(app, runner):
-    def invoke(*args: str):
-        with app.app_context():
-            return runner.invoke(args=list(args))
-
-    return invoke
-
-
 def answers_of(app, reference: str) -> dict[str, list[str]] | None:
     with app.app_context():
         response = db.session.scalar(sa.select(Response).where(Response.reference == reference))

@@ -14,15 +14,6 @@ from intake.storage.models import AuditEvent
 from tests.conftest import NEWCOMER_ANSWERS_BK, VOLUNTEER_ANSWERS, free_port
 
 
-@pytest.fixture
-def cli(app, runner):
-    def invoke(*args: str):
-        with app.app_context():
-            return runner.invoke(args=list(args))
-
-    return invoke
-
-
 def pdf_text(data: bytes) -> str:
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
     return " ".join(unicodedata.normalize("NFKC", text).split())
