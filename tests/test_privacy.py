@@ -304,3 +304,17 @@ def test_a_coordinator_corrects_answers_at_the_persons_request(app, coordinator)
             sa.select(AuditEvent).where(AuditEvent.action == "response.correct")
         )
         assert audit.target == f"response:{response_id}"
+
+
+def test_consent_is_never_ticked_beforehand_and_its_version_is_kept(app, client, submit):
+    # Even a link that tries to tick it leaves the box empty.
+    html = client.get("/f/volunteer?district=mainz-bingen&consent=yes&lang=de").get_data(
+        as_text=True
+    )
+    box = re.search(r'<input type="checkbox" id="consent"[^>]*>', html).group(0)
+    assert "checked" not in box
+    reference = reference_of(client, submit("volunteer", VOLUNTEER_ANSWERS))
+    with app.app_context():
+        response = db.session.scalar(sa.select(Response).where(Response.reference == reference))
+        assert response.consent_version == "2026-11-01"  # the notice the person saw
+        assert response.created_at is not None  # and when
