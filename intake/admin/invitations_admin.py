@@ -239,8 +239,7 @@ def _send_batch(kind: str):
     if kind == "reminder":
         chosen = store.to_remind(form, districts)
     else:
-        everyone = db.session.scalars(store.in_districts(districts, form))
-        chosen = [i for i in everyone if store.state(i) == "failed"]
+        chosen = store.failed(form, districts)
     if chosen:
         sending.send_in_background([i.id for i in chosen], _base_url(), kind)
     audit.record(f"invitations.{kind}", current_user, f"form:{form.slug} people={len(chosen)}")

@@ -141,8 +141,7 @@ def remind(form_slug: str, district_slug: str) -> None:
 def retry(form_slug: str, district_slug: str) -> None:
     """Send the invitation again to everyone whose email failed."""
     form, _definition, district = _form_and_district(form_slug, district_slug)
-    everyone = db.session.scalars(store.in_districts([district], form))
-    chosen = [i for i in everyone if store.state(i) == "failed"]
+    chosen = store.failed(form, [district])
     audit.record("invitations.invitation", None, f"form:{form.slug} people={len(chosen)}")
     _send([i.id for i in chosen], "invitation")
 

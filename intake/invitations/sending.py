@@ -24,6 +24,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from intake import mail
+from intake.engine.definition import FormDefinition
 from intake.extensions import db
 from intake.i18n import direction
 from intake.storage import invitations as store
@@ -46,10 +47,15 @@ def link(invitation: Invitation, base_url: str) -> str:
         return url_for("public.invitation", token=store.token_for(invitation), _external=True)
 
 
-def compose(invitation: Invitation, base_url: str, kind: str = "invitation"):
-    """The email to one person (an EmailMessage), in their language."""
-    found = published(invitation.form.slug)
-    definition = found[2]
+def compose(
+    invitation: Invitation,
+    base_url: str,
+    kind: str = "invitation",
+    definition: FormDefinition | None = None,
+):
+    """The email to one person (an EmailMessage), in their language; `definition` is the
+    form's newest, when the caller has it already."""
+    definition = definition or published(invitation.form.slug)[2]
     lang = invitation.language
     if lang not in definition.languages:
         lang = definition.default_language
@@ -84,22 +90,27 @@ def send(
     if kind not in KINDS:
         raise ValueError(kind)
     outcome = Outcome()
+    definitions: dict[int, FormDefinition] = {}  # parsed once per form, not per email
     for done, invitation_id in enumerate(ids, start=1):
         invitation = db.session.get(Invitation, invitation_id)
         usable = invitation is not None and store.state(invitation) in ("waiting", "sent", "failed")
         if not usable:
             outcome.skipped += 1
         else:
-            _send_one(invitation, base_url, kind, outcome)
+            if invitation.form_id not in definitions:
+                definitions[invitation.form_id] = published(invitation.form.slug)[2]
+            _send_one(invitation, base_url, kind, outcome, definitions[invitation.form_id])
         if progress:
             progress(done, len(ids))
     return outcome
 
 
-def _send_one(invitation: Invitation, base_url: str, kind: str, outcome: Outcome) -> None:
+def _send_one(
+    invitation: Invitation, base_url: str, kind: str, outcome: Outcome, definition
+) -> None:
     invitation.send_attempts += 1
     try:
-        mail.send(compose(invitation, base_url, kind))
+        mail.send(compose(invitation, base_url, kind, definition))
     except mail.MailError as exc:
         invitation.send_error = exc.reason
         outcome.failed += 1

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from flask import current_app
+from flask import current_app, g
 
 PREFIX = "fernet:"
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{43}=$")
@@ -70,7 +70,10 @@ def _write_keys(path: Path, keys: list[str]) -> None:
 
 
 def _fernet() -> MultiFernet:
-    return MultiFernet([Fernet(k.encode()) for k in configured_keys()])
+    """The keys of this request (or CLI command), read once: an export decrypts many values."""
+    if "intake_fernet" not in g:
+        g.intake_fernet = MultiFernet([Fernet(k.encode()) for k in configured_keys()])
+    return g.intake_fernet
 
 
 def seal(value: str) -> str:
@@ -111,6 +114,7 @@ def add_new_key() -> str:
     keys = configured_keys()
     new = Fernet.generate_key().decode()
     _write_keys(key_file(), [new, *keys])
+    g.pop("intake_fernet", None)
     return new
 
 

@@ -120,13 +120,10 @@ def purge(
                 None,
                 f"form:{form.slug} {plan.action}={plan.responses} invitations={plan.invitations}",
             )
-    finished = sa.select(ReportJob).where(ReportJob.state.in_(("done", "failed")))
     if dry_run:
-        result.files = _count(finished)
+        result.files = _count(sa.select(ReportJob).where(ReportJob.state.in_(("done", "failed"))))
     elif any(f.responses or f.invitations for f in result.forms):
-        for job in db.session.scalars(finished).all():
-            jobs.discard(job, commit=False)
-            result.files += 1
+        result.files = jobs.discard_finished()
         db.session.commit()
     return result
 

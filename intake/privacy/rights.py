@@ -23,7 +23,7 @@ from intake.extensions import db
 from intake.privacy import crypto
 from intake.reports import fonts, jobs
 from intake.reports.pdf import html_to_pdf
-from intake.storage.models import Municipality, ReportJob, Response
+from intake.storage.models import Municipality, Response
 
 
 @dataclass
@@ -119,10 +119,7 @@ def erase(response: Response) -> None:
     if invitation is not None:
         db.session.delete(invitation)
     db.session.flush()
-    for job in db.session.scalars(
-        sa.select(ReportJob).where(ReportJob.state.in_(("done", "failed")))
-    ).all():
-        jobs.discard(job, commit=False)
+    jobs.discard_finished()
     db.session.commit()
 
 

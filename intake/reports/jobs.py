@@ -212,6 +212,17 @@ def expire(hours: int | None = None) -> int:
     return len(old)
 
 
+def discard_finished() -> int:
+    """Delete every finished job and its file (the caller commits): after data was
+    deleted (purge, erasure), a PDF made before may still hold it. Running jobs finish."""
+    finished = db.session.scalars(
+        sa.select(ReportJob).where(ReportJob.state.in_(("done", "failed")))
+    ).all()
+    for job in finished:
+        discard(job, commit=False)
+    return len(finished)
+
+
 def discard(job: ReportJob, commit: bool = True) -> None:
     """Delete a job and its file."""
     if job.filename:

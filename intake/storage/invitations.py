@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import current_app
 from itsdangerous import BadSignature, Signer
 
@@ -142,10 +143,28 @@ def in_districts(districts: Sequence[District], form: Form | None = None):
         sa.select(Invitation)
         .where(Invitation.district_id.in_([d.id for d in districts]))
         .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        # `state` looks at the response: one query for all, not one per invitation.
+        .options(so.selectinload(Invitation.response))
     )
     if form is not None:
         query = query.where(Invitation.form_id == form.id)
     return query
+
+
+def failed(form: Form, districts: Sequence[District]) -> list[Invitation]:
+    """Invitations whose last email failed and that can still be used (state "failed")."""
+    return list(
+        db.session.scalars(
+            in_districts(districts, form)
+            .outerjoin(Response, Response.invitation_id == Invitation.id)
+            .where(
+                Invitation.send_error.is_not(None),
+                Response.id.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > utcnow(),
+            )
+        )
+    )
 
 
 def to_remind(form: Form, districts: Sequence[District]) -> list[Invitation]:
