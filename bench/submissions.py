@@ -1,18 +1,19 @@
 """Submissions per second through the whole public path under gunicorn, against a bare
 Flask + SQLite insert measured in the same run; the form page's size and server time.
 
-Run: .venv/bin/python bench/submissions.py [--seconds 10] [--clients 16] [--workers 2]
+Run: .venv/bin/python bench/submissions.py [--seconds 10] [--clients 8] [--workers 2]
+     [--threads 1] [--split]          (needs wrk: apt-get install wrk)
 
-Both servers run under gunicorn with the same settings (docs/deploy/gunicorn.conf.py,
-the given number of workers, 4 threads each) on 127.0.0.1, each on a fresh SQLite
-database in WAL mode. The same client drives both: `--clients` threads with keep-alive
-connections, each looping "GET the form page, read its CSRF token and idempotency key,
-POST the answers, expect 303". The baseline app does the least a server can do for that
-loop: its page carries a random key, its POST inserts one row. Intake's path renders the
-volunteer form (every language's strings, WTForms, CSRF), validates every answer and
-stores the response and its ~18 answer rows in one transaction. The ratio is Intake's
-rate over the baseline's. The client runs on the same two cores, so both numbers are
-lower than with a load generator on another machine; the ratio is what to compare.
+Both servers run under gunicorn with the same settings (docs/deploy/gunicorn.conf.py
+with the given workers and threads) on 127.0.0.1, each on a fresh SQLite database in
+WAL mode. The same load generator drives both: wrk (written in C, so it takes little
+of the machine), `--clients` connections with keep-alive, each looping "GET the form
+page, read its CSRF token, session cookie and idempotency key, POST the answers, expect
+303". The baseline app does the least a server can do for that loop: its page carries a
+random key, its POST inserts one row. Intake's path renders the volunteer form (every
+language's strings, WTForms, CSRF), validates every answer and stores the response and
+its ~18 answer rows in one transaction. The ratio is Intake's rate over the baseline's.
+`--split` pins the servers to the first core and wrk to the second.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ import os
 import platform
 import re
 import secrets
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -75,27 +77,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def serve(app: str, env: dict, workers: int, cwd: Path) -> tuple[subprocess.Popen, int]:
+def serve(
+    app: str, env: dict, workers: int, threads: int, cwd: Path, cores: str | None
+) -> tuple[subprocess.Popen, int]:
     port = free_port()
+    command = [
+        GUNICORN,
+        "--config",
+        str(ROOT / "docs/deploy/gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--access-logfile",
+        "/dev/null",
+        app,
+    ]
+    if cores:
+        command = ["taskset", "-c", cores, *command]
     process = subprocess.Popen(
-        [
-            GUNICORN,
-            "--config",
-            str(ROOT / "docs/deploy/gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            "4",
-            "--access-logfile",
-            "/dev/null",
-            app,
-        ],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -111,52 +114,73 @@ def serve(app: str, env: dict, workers: int, cwd: Path) -> tuple[subprocess.Pope
     raise RuntimeError(f"{app} did not start")
 
 
-def hidden(html: str, name: str) -> str:
-    return re.search(rf'name="{name}" type="hidden" value="([^"]*)"', html).group(1)
+#: wrk (a load generator written in C) runs the loop; each of its threads holds one
+#: connection, so the Lua state of a thread is the state of its connection.
+WRK_SCRIPT = """
+local answers = %(answers)s
+local state, token, key, cookie = "get", "", "", nil
+stored, failed = 0, 0
+
+function setup(thread) table.insert(threads, thread) end
+
+request = function()
+  local headers = {}
+  if cookie then headers["Cookie"] = cookie end
+  if state == "get" then return wrk.format("GET", %(form_path)s, headers) end
+  headers["Content-Type"] = "application/x-www-form-urlencoded"
+  local body = answers .. "&csrf_token=" .. token .. "&idempotency_key=" .. key
+  return wrk.format("POST", %(post_path)s, headers, body)
+end
+
+response = function(status, headers, body)
+  if state == "get" then
+    token = body:match('name="csrf_token" type="hidden" value="([^"]*)"') or ""
+    key = body:match('name="idempotency_key" type="hidden" value="([^"]*)"') or ""
+    local set = headers["Set-Cookie"] or headers["set-cookie"]
+    if set then cookie = set:match("^([^;]*)") end
+    state = "post"
+  else
+    if status == 303 then stored = stored + 1 else failed = failed + 1 end
+    state = "get"
+  end
+end
+"""
+WRK_DONE = """
+threads = {}
+done = function(summary, latency, requests)
+  local s, f = 0, 0
+  for _, t in ipairs(threads) do s = s + t:get("stored"); f = f + t:get("failed") end
+  io.write(string.format("STORED %d FAILED %d\\n", s, f))
+end
+"""
 
 
-def drive(port: int, seconds: float, clients: int) -> tuple[int, int]:
-    """Run the loop for `seconds`; returns (stored, errors)."""
-    stop = time.monotonic() + seconds
-    counts = [0] * clients
-    errors = [0] * clients
+def lua_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
-    def client(i: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        cookie = ""
-        while time.monotonic() < stop:
-            try:
-                connection.request("GET", FORM_PATH, headers={"Cookie": cookie})
-                response = connection.getresponse()
-                html = response.read().decode()
-                cookie = (response.getheader("Set-Cookie") or cookie).split(";")[0] or cookie
-                data = dict(VOLUNTEER_ANSWERS)
-                data.update({k: hidden(html, k) for k in ("csrf_token", "idempotency_key")})
-                data.update(district="mainz-bingen", src="")
-                body = urllib.parse.urlencode(data, doseq=True)
-                connection.request(
-                    "POST",
-                    "/f/volunteer",
-                    body=body,
-                    headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
-                )
-                response = connection.getresponse()
-                response.read()
-                if response.status == 303:
-                    counts[i] += 1
-                else:
-                    errors[i] += 1
-            except (OSError, http.client.HTTPException, AttributeError):
-                errors[i] += 1
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(counts), sum(errors)
+def drive(port: int, seconds: float, clients: int, cores: str | None) -> tuple[int, int, float]:
+    """Run the loop for `seconds` with wrk; returns (stored, errors, seconds measured)."""
+    data = dict(VOLUNTEER_ANSWERS)
+    data.update(district="mainz-bingen", src="")
+    script = WRK_DONE + WRK_SCRIPT % {
+        "answers": lua_string(urllib.parse.urlencode(data, doseq=True)),
+        "form_path": lua_string(FORM_PATH),
+        "post_path": lua_string("/f/volunteer"),
+    }
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    command = ["wrk", "-t", str(clients), "-c", str(clients), "-d", f"{seconds:.0f}s", "-s", f.name]
+    if cores:
+        command = ["taskset", "-c", cores, *command]
+    started = time.monotonic()
+    out = subprocess.run(
+        [*command, f"http://127.0.0.1:{port}/"], capture_output=True, text=True, check=True
+    ).stdout
+    elapsed = time.monotonic() - started
+    os.unlink(f.name)
+    found = re.search(r"STORED (\d+) FAILED (\d+)", out)
+    return int(found.group(1)), int(found.group(2)), elapsed
 
 
 def page_facts(port: int, repeat: int = 50) -> tuple[int, float]:
@@ -176,14 +200,32 @@ def page_facts(port: int, repeat: int = 50) -> tuple[int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=8, help="wrk connections (one per thread)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="servers on the first core, wrk on the second (default: all share every core)",
+    )
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench/submissions.py needs wrk: apt-get install wrk")
+    server_cores, client_cores = ("0", "1") if args.split else (None, None)
     folder = Path(tempfile.mkdtemp(prefix="intake-bench-"))
 
-    # The baseline: bare Flask, one INSERT per POST.
-    import sqlite3
+    def measure(app: str, env: dict, cwd: Path) -> tuple[float, int, tuple[int, float]]:
+        process, port = serve(app, env, args.workers, args.threads, cwd, server_cores)
+        try:
+            facts = page_facts(port)
+            drive(port, 2, args.clients, client_cores)  # warm up
+            stored, errors, elapsed = drive(port, args.seconds, args.clients, client_cores)
+        finally:
+            process.terminate()
+            process.wait()
+        return stored / elapsed, errors, facts
 
+    # The baseline: bare Flask, one INSERT per POST.
     base_db = folder / "baseline.sqlite3"
     with sqlite3.connect(base_db) as c:
         c.execute("PRAGMA journal_mode=WAL")
@@ -192,13 +234,7 @@ def main() -> None:
         BASELINE_APP + '\n@app.get("/healthz")\ndef h():\n    return "ok"\n'
     )
     env = {**os.environ, "BENCH_DB": str(base_db)}
-    process, port = serve("baseline_app:app", env, args.workers, folder)
-    try:
-        drive(port, 2, args.clients)  # warm up
-        base, base_errors = drive(port, args.seconds, args.clients)
-    finally:
-        process.terminate()
-        process.wait()
+    base_rate, base_errors, _facts = measure("baseline_app:app", env, folder)
 
     # Intake, migrated and seeded with the demo forms.
     db_url = f"sqlite:///{folder / 'intake.sqlite3'}"
@@ -212,26 +248,16 @@ def main() -> None:
     flask = [str(Path(sys.executable).parent / "flask"), "--app", "intake"]
     subprocess.run(flask + ["db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run(flask + ["seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)
-    process, port = serve("intake:create_app()", env, args.workers, ROOT)
-    try:
-        size, page_seconds = page_facts(port)
-        drive(port, 2, args.clients)  # warm up
-        rate_before = time.monotonic()
-        stored, errors = drive(port, args.seconds, args.clients)
-        elapsed = time.monotonic() - rate_before
-    finally:
-        process.terminate()
-        process.wait()
+    rate, errors, (size, page_seconds) = measure("intake:create_app()", env, ROOT)
     with sqlite3.connect(folder / "intake.sqlite3") as c:
         rows = c.execute("SELECT count(*) FROM response").fetchone()[0]
 
-    base_rate = base / args.seconds
-    rate = stored / elapsed
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    setup = f"{args.workers} workers x 4 threads; {args.clients} client threads"
-    print(f"gunicorn: {setup}; {args.seconds:.0f} s each")
+    where = "servers on core 0, wrk on core 1" if args.split else "servers and wrk share the cores"
+    setup = f"{args.workers} workers x {args.threads} threads; {args.clients} wrk connections"
+    print(f"gunicorn: {setup}; {where}; {args.seconds:.0f} s each")
     print(f"baseline (bare Flask + SQLite insert): {base_rate:.0f}/s ({base_errors} errors)")
     print(f"Intake (render, POST with CSRF, validate, store): {rate:.0f}/s ({errors} errors)")
     print(f"ratio: {rate / base_rate:.2f} of the baseline")

@@ -436,6 +436,9 @@ def test_forms_import_changed_form_creates_a_new_version(app, cli, tmp_path):
     assert changed != original
     path = tmp_path / "volunteer.yaml"
     path.write_text(changed, encoding="utf-8")
+    # The running app has parsed version 1 (definitions are kept per process).
+    before = app.test_client().get("/f/volunteer").get_data(as_text=True)
+    assert "Ehrenamtlich helfen und Integrationslotse werden" in before
 
     result = cli("forms", "import", str(path))
     assert result.exit_code == 0, result.output

@@ -68,6 +68,15 @@ def test_sensitive_answers_are_only_ciphertext_in_the_database(app, sensitive_fo
     assert CANARY in str(data["answers"])
 
 
+def test_other_answers_of_a_sensitive_choice_are_encrypted_too(app, sensitive_form, coordinator):
+    send(app, {**ANSWERS, "health": "other", "health_other": CANARY})
+    [stored] = raw_values(app, "health_other")
+    assert stored.startswith("fernet:") and CANARY not in stored
+    listing = coordinator.get("/admin/responses").get_data(as_text=True)
+    response_id = re.search(r"/admin/responses/(\d+)", listing).group(1)
+    assert CANARY in coordinator.get(f"/admin/responses/{response_id}").get_data(as_text=True)
+
+
 def test_summaries_never_show_sensitive_questions(app, sensitive_form, client, auth, create_user):
     send(app)
     create_user("viewer@example.org", role="viewer", districts=("mainz-bingen",))

@@ -10,10 +10,15 @@ import multiprocessing
 import os
 
 bind = os.environ.get("INTAKE_BIND", "127.0.0.1:8000")
-# Threads let one worker wait on the database and SMTP while another request runs.
+# Processes, not threads, carry the load: a request is mostly Python work (rendering,
+# checking, storing), and threads of one process take turns on one interpreter lock. On
+# the 2-core development VM, 2 workers x 1 thread took about 170 submissions/s, 2 x 4
+# about 110/s (bench/RESULTS.md). Emails and long PDF summaries run in the background, so
+# no request waits on SMTP; raise INTAKE_THREADS only for many slow clients without a
+# buffering proxy in front.
 worker_class = "gthread"
 workers = int(os.environ.get("INTAKE_WORKERS", min(multiprocessing.cpu_count() * 2, 8)))
-threads = int(os.environ.get("INTAKE_THREADS", 4))
+threads = int(os.environ.get("INTAKE_THREADS", 1))
 # A request longer than this is killed: PDF summaries that take longer are made in the
 # background (INTAKE_PDF_INLINE_MAX_* in the README).
 timeout = 60

@@ -32,7 +32,7 @@ from intake.privacy import crypto, rights
 from intake.public.views import new_key, render_form
 from intake.reports.params import LOCAL_TZ, ReportParams
 from intake.storage.districts import municipality_groups
-from intake.storage.forms import all_published
+from intake.storage.forms import all_published, definition_of
 from intake.storage.models import Answer, Form, Municipality, Response
 from intake.storage.responses import answers_as_data, replace_answers
 
@@ -181,7 +181,7 @@ def response_detail(response_id: int):
 
 def _detail(response: Response, form: FollowUpForm, status: int):
     form.status.choices = list(_status_labels().items())
-    definition = FormDefinition(response.form_version.definition)
+    definition = definition_of(response.form_version)
     return (
         render_template(
             "admin/response_detail.html",
@@ -277,7 +277,7 @@ def response_correct(response_id: int):
     response = _response_or_404(response_id)
     if response.anonymised_at is not None:
         abort(404)  # nothing about a person is left to correct
-    definition = FormDefinition(response.form_version.definition)
+    definition = definition_of(response.form_version)
     lang = _admin_lang() if _admin_lang() in definition.languages else definition.default_language
     groups = municipality_groups([response.district])
     context = {

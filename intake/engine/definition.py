@@ -716,6 +716,9 @@ def _other_field(choice_field: FieldDef) -> FieldDef:
         "max_length": 200,
         "relevant": f"selected(${{{choice_field.name}}}, 'other')",
     }
+    if choice_field.sensitive:
+        # What someone writes under "other" about their health is as sensitive as the choice.
+        raw["sensitive"] = True
     return FieldDef(raw, choice_field.default_language, other_of=choice_field.name)
 
 

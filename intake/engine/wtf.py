@@ -9,8 +9,10 @@ message comes from our gettext catalogs in the respondent's language.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -18,6 +20,7 @@ from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -30,6 +33,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms import i18n as wtforms_i18n
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import StopValidation, ValidationError
 
@@ -48,6 +52,17 @@ class PublicForm(FlaskForm):
     src = HiddenField()
     page = HiddenField()
 
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            # WTForms' own messages (the CSRF check's) in the page's language; Flask-WTF
+            # would read that catalog from disk on every request.
+            return _wtforms_catalog(str(get_locale()))
+
+
+@functools.lru_cache(maxsize=32)
+def _wtforms_catalog(locale: str) -> Any:
+    return wtforms_i18n.get_translations([locale, "en"])
+
 
 def build_form(
     definition: FormDefinition,
@@ -63,15 +78,31 @@ def build_form(
     `place_required` makes that field required: without a district in the link, the
     answer decides which district's office receives the response.
     """
-    attrs: dict[str, Any] = {}
-    for fdef in definition.answer_fields:
-        attrs[fdef.name] = _make_field(fdef, lang, municipalities)
-    form_class = type(f"Form_{definition.slug.replace('-', '_')}", (PublicForm,), attrs)
-    form = form_class(**kwargs)
+    form = _form_class(definition, lang, municipalities)(**kwargs)
     form.definition = definition
     form.lang = lang
     form.place_required = place_required
     return form
+
+
+#: Form classes per parsed definition (storage.forms shares one per version and process)
+#: and per language, catalog language and pick list of places; a class holds only
+#: unbound fields, so requests share it and each gets its own bound instance.
+_CLASSES: weakref.WeakKeyDictionary[FormDefinition, dict[tuple, type[PublicForm]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _form_class(definition: FormDefinition, lang: str, municipalities) -> type[PublicForm]:
+    places = tuple((district, tuple(map(tuple, items))) for district, items in municipalities)
+    key = (lang, str(get_locale()), places)
+    classes = _CLASSES.setdefault(definition, {})
+    form_class = classes.get(key)
+    if form_class is None:
+        attrs = {f.name: _make_field(f, lang, municipalities) for f in definition.answer_fields}
+        name = f"Form_{definition.slug.replace('-', '_')}"
+        form_class = classes[key] = type(name, (PublicForm,), attrs)
+    return form_class
 
 
 def _make_field(fdef: FieldDef, lang: str, municipalities) -> Field:

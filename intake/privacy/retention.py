@@ -31,7 +31,7 @@ from intake import audit
 from intake.engine.definition import FormDefinition
 from intake.extensions import db
 from intake.reports import jobs
-from intake.storage.forms import all_published
+from intake.storage.forms import all_published, definition_of
 from intake.storage.models import Answer, FormVersion, Invitation, ReportJob, Response, utcnow
 
 BATCH = 500
@@ -155,7 +155,7 @@ def _anonymise(ids: list[int], now: datetime) -> None:
     ).all()
     for version_id in versions:
         version = db.session.get(FormVersion, version_id)
-        names = identifying_fields(FormDefinition(version.definition))
+        names = identifying_fields(definition_of(version))
         in_version = sa.select(Response.id).where(
             Response.id.in_(ids), Response.form_version_id == version_id
         )

@@ -18,11 +18,11 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
-from intake.engine.definition import FormDefinition
 from intake.extensions import db
 from intake.privacy import crypto
 from intake.reports import fonts, jobs
 from intake.reports.pdf import html_to_pdf
+from intake.storage.forms import definition_of
 from intake.storage.models import Municipality, Response
 
 
@@ -43,7 +43,7 @@ def access(response: Response) -> Access:
 
 
 def _access(response: Response) -> Access:
-    definition = FormDefinition(response.form_version.definition)
+    definition = definition_of(response.form_version)
     lang = response.language if response.language in definition.languages else None
     places = dict(db.session.execute(sa.select(Municipality.slug, Municipality.name)).all())
     values: dict[str, list[str]] = {}

@@ -13,7 +13,6 @@ from flask import abort, current_app, make_response, render_template, request, u
 from sqlalchemy import exc as sa_exc
 
 from intake import i18n
-from intake.engine.definition import FormDefinition
 from intake.engine.wtf import build_form, clean_answers
 from intake.extensions import csrf, db
 from intake.public import bp
@@ -27,7 +26,7 @@ from intake.public.views import (
 )
 from intake.storage import districts as district_store
 from intake.storage import invitations as store
-from intake.storage.forms import availability, published
+from intake.storage.forms import availability, definition_of, published
 from intake.storage.models import Invitation
 from intake.storage.responses import answers_as_data, replace_answers
 
@@ -52,7 +51,7 @@ def invitation(token: str):
     if earlier is not None:
         # Changes are checked against the version that was answered.
         version = earlier.form_version
-        definition = FormDefinition(version.definition)
+        definition = definition_of(version)
     switch = request.form.get("switch_lang") if request.method == "POST" else None
     asked = switch or request.args.get("lang") or found.language
     lang = i18n.choose(definition.languages, definition.default_language, asked)

@@ -336,7 +336,7 @@ def _district_from(value: str | None, offered: list[District]) -> District | Non
     """The district a link names; an unknown one is a broken link, answered with 404."""
     if not value:
         return None
-    district = district_store.by_slug(value)
+    district = next((d for d in offered if d.slug == value), None) or district_store.by_slug(value)
     if district is None:
         abort(404, description=_("This link names a district we do not know."))
     if district not in offered:

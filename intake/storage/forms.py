@@ -52,15 +52,37 @@ def latest_version(form: Form) -> FormVersion | None:
     )
 
 
+#: Parsed definitions by checksum, shared by the requests of this process. A version
+#: never changes once stored, and its checksum names its content, so an entry can never
+#: be stale; the bound only keeps a long-running process with many versions small.
+_PARSED: dict[str, FormDefinition] = {}
+_PARSED_MAX = 256
+
+
+def definition_of(version: FormVersion) -> FormDefinition:
+    """The version's definition, parsed once per process (the column is read only then)."""
+    parsed = _PARSED.get(version.checksum)
+    if parsed is None:
+        parsed = FormDefinition(version.definition)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)), None)
+        _PARSED[version.checksum] = parsed
+    return parsed
+
+
 def published(slug: str) -> tuple[Form, FormVersion, FormDefinition] | None:
     """The form called `slug` with its newest version, or None."""
-    form = db.session.scalar(sa.select(Form).where(Form.slug == slug))
-    if form is None:
+    row = db.session.execute(
+        sa.select(Form, FormVersion)
+        .join(FormVersion, FormVersion.form_id == Form.id)
+        .where(Form.slug == slug)
+        .order_by(FormVersion.number.desc())
+        .limit(1)
+    ).first()
+    if row is None:
         return None
-    version = latest_version(form)
-    if version is None:
-        return None
-    return form, version, FormDefinition(version.definition)
+    form, version = row
+    return form, version, definition_of(version)
 
 
 def all_published() -> list[tuple[Form, FormVersion, FormDefinition]]:
@@ -76,7 +98,7 @@ def all_published() -> list[tuple[Form, FormVersion, FormDefinition]]:
         .join(newest, sa.and_(newest.c.form_id == Form.id, newest.c.n == FormVersion.number))
         .order_by(Form.slug)
     ).all()
-    return [(form, version, FormDefinition(version.definition)) for form, version in rows]
+    return [(form, version, definition_of(version)) for form, version in rows]
 
 
 def availability(form: Form, today: date | None = None) -> str:

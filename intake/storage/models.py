@@ -123,7 +123,8 @@ class FormVersion(db.Model):
     form_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("form.id"))
     number: so.Mapped[int]
     checksum: so.Mapped[str] = so.mapped_column(sa.String(64))
-    definition: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON)
+    #: Read only when a process has not parsed this version yet (storage.forms.definition_of).
+    definition: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, deferred=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     form: so.Mapped[Form] = so.relationship(back_populates="versions")
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from intake.extensions import db
 from intake.privacy import crypto
+from intake.storage.forms import definition_of
 from intake.storage.models import Answer, District, FormVersion, Response, utcnow
 
 CAMPAIGN_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -78,6 +79,8 @@ def store_response(
     writes nothing. A response to an invitation that already has one raises
     InvitationAnswered (also when two arrive at once: the column is unique).
     """
+    slug = version.form.slug  # read now: the commit expires what the session holds
+    sensitive = sensitive_names(version)
     for _attempt in range(5):
         existing = find_by_key(key)
         if existing is not None:
@@ -97,22 +100,27 @@ def store_response(
             event_id=event_id,
             invitation_id=invitation_id,
             idempotency_key=key,
-            reference=make_reference(),
+            reference=(reference := make_reference()),
             consent_version=consent_version,
         )
-        stored = crypto.seal_answers(answers, sensitive_names(version))
-        response.answers = [
-            Answer(field=name, value=value) for name, values in stored.items() for value in values
-        ]
+        stored = crypto.seal_answers(answers, sensitive)
         db.session.add(response)
         try:
+            db.session.flush()
+            rows = [
+                {"response_id": response.id, "field": name, "value": value}
+                for name, values in stored.items()
+                for value in values
+            ]
+            if rows:  # one statement for all of them
+                db.session.execute(sa.insert(Answer), rows)
             db.session.commit()
         except IntegrityError:
             # Either a concurrent request stored this key first, or (very rarely)
             # the reference code collided; the loop tells the two apart.
             db.session.rollback()
             continue
-        return Receipt(response.reference, version.form.slug, True)
+        return Receipt(reference, slug, True)
     raise RuntimeError("could not store the response after 5 attempts")
 
 
@@ -150,4 +158,4 @@ def answers_as_data(response: Response, multiple: set[str]) -> dict[str, str | l
 
 def sensitive_names(version: FormVersion) -> list[str]:
     """Questions of the version whose answers are encrypted (privacy/crypto.py)."""
-    return [f["name"] for f in version.definition.get("fields", []) if f.get("sensitive")]
+    return [f.name for f in definition_of(version).fields if f.sensitive]
