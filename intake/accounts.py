@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from intake import config
 from intake.extensions import db
 from intake.passwords import hash_password
 from intake.storage.models import District, User, new_nonce
@@ -117,7 +118,7 @@ def set_password(user: User, password: str) -> None:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+    return URLSafeTimedSerializer(config.secret_keys(), salt=_RESET_SALT)
 
 
 def _fingerprint(user: User) -> str:

@@ -15,7 +15,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+import limits
+from flask import Flask, current_app
 
 MIN_SECRET_LENGTH = 32
 WEAK_SECRETS = {"dev", "secret", "changeme", "change-me", "development", "password"}
@@ -46,6 +47,11 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # client address; the address limit is higher because an office shares one.
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
         "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+        # New responses stored through public links per client address (a kiosk and a
+        # personal invitation do not count); over it, the form comes back with every
+        # answer and asks to send again later. Generous, as a shelter or an office
+        # shares one address. "" turns it off.
+        "SUBMIT_LIMIT_PER_ADDRESS": "100 per 10 minutes",
         "RATELIMIT_STORAGE_URI": "memory://",
         "RATELIMIT_HEADERS_ENABLED": False,
         # Host names the app answers to (Flask checks the Host header); set it in
@@ -111,6 +117,16 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         if not app.config["SECRET_KEY"]:
             app.config["SECRET_KEY"] = _development_secret(instance)
     check_secret_key(app.config.get("SECRET_KEY"))
+    fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
+    if not isinstance(fallbacks, list) or not all(
+        isinstance(key, str) and key for key in fallbacks
+    ):
+        raise RuntimeError(
+            "INTAKE_SECRET_KEY_FALLBACKS must be a JSON list of earlier secret keys, "
+            """e.g. '["the-old-key"]'."""
+        )
+    app.config["SECRET_KEY_FALLBACKS"] = fallbacks
+    check_limit("SUBMIT_LIMIT_PER_ADDRESS", app.config["SUBMIT_LIMIT_PER_ADDRESS"])
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
 
@@ -135,6 +151,25 @@ def check_secret_key(key: Any) -> None:
             f"INTAKE_SECRET_KEY is too weak: use a random value of at least "
             f"{MIN_SECRET_LENGTH} characters."
         )
+
+
+def secret_keys() -> list[str | bytes]:
+    """Keys for itsdangerous: earlier ones (SECRET_KEY_FALLBACKS) still accepted, the
+    current key last, which signs; the order Flask uses for the session cookie."""
+    config = current_app.config
+    return [*config["SECRET_KEY_FALLBACKS"], config["SECRET_KEY"]]
+
+
+def check_limit(name: str, value: Any) -> None:
+    """A rate limit such as "100 per 10 minutes" (or "" for none) or a clear refusal."""
+    if value == "":
+        return
+    try:
+        limits.parse(value)
+    except (ValueError, TypeError):
+        raise RuntimeError(
+            f"INTAKE_{name} is {value!r}; write it like '100 per 10 minutes', or '' for none."
+        ) from None
 
 
 def _development_secret(instance: Path) -> str:

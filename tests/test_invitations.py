@@ -13,7 +13,9 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
+from intake import accounts, create_app
 from intake.extensions import db
+from intake.public import embed
 from intake.storage import invitations as store
 from intake.storage.districts import by_slug
 from intake.storage.invitations import Person
@@ -297,6 +299,42 @@ def test_a_tampered_link_gets_a_page_in_the_browsers_language(app, client):
     assert client.get("/i/x", headers={"Accept-Language": "en"}).status_code == 404
     assert client.post(tampered, data=dict(VOLUNTEER_ANSWERS)).status_code == 404
     assert response_count(app) == 0
+
+
+def test_a_new_secret_key_keeps_links_working_while_the_old_one_is_a_fallback(
+    app, client, create_user
+):
+    [path] = invite(app, ("a@example.org", "A", "de", "mainz-bingen"))
+    user = create_user("reset@example.org")
+    with app.test_request_context():
+        reset = accounts.reset_token(user)
+        signature = embed.sign_key("k" * 24)
+    old_key = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "a-new-key-" + old_key[::-1]
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert client.get(path).status_code == 200
+    with app.test_request_context():
+        assert accounts.check_reset_token(reset).problem is None
+        assert embed.key_signed("k" * 24, signature)
+        fresh = store.token_for(db.session.scalar(sa.select(Invitation)))
+    assert fresh != path.removeprefix("/i/")  # links made now are signed with the new key
+    assert client.get(f"/i/{fresh}").status_code == 200
+    # Once the old key is dropped, what it signed stops working.
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert client.get(path).status_code == 404
+    assert client.get(f"/i/{fresh}").status_code == 200
+    with app.test_request_context():
+        assert accounts.check_reset_token(reset).problem == "invalid"
+        assert not embed.key_signed("k" * 24, signature)
+
+
+@pytest.mark.parametrize("value", ['"one-old-key"', "[1, 2]", '[""]'])
+def test_fallback_keys_must_be_a_list_of_keys(value, monkeypatch):
+    monkeypatch.setenv("INTAKE_SECRET_KEY", "x" * 8 + "Ab1-" * 10 + "zyxwvut")
+    monkeypatch.setenv("INTAKE_SECRET_KEY_FALLBACKS", value)
+    monkeypatch.setenv("INTAKE_DATABASE_URL", "sqlite://")
+    with pytest.raises(RuntimeError, match="^INTAKE_SECRET_KEY_FALLBACKS must be a JSON list"):
+        create_app()
 
 
 def test_an_expired_link_says_until_when_it_worked(app, client):

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, g, request
+from flask import g, request
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from intake import config
 
 SALT_KEY = "intake.embed.key"
 SALT_RECEIPT = "intake.embed.receipt"
@@ -46,14 +48,14 @@ def allow_framing(origins: list[str]) -> None:
 
 
 def sign_key(key: str) -> str:
-    return TimestampSigner(current_app.config["SECRET_KEY"], salt=SALT_KEY).sign(key).decode()
+    return TimestampSigner(config.secret_keys(), salt=SALT_KEY).sign(key).decode()
 
 
 def key_signed(key: str | None, signature: str | None) -> bool:
     """Whether `signature` is ours, for this key, and not older than EMBED_MAX_AGE."""
     if not key or not signature:
         return False
-    signer = TimestampSigner(current_app.config["SECRET_KEY"], salt=SALT_KEY)
+    signer = TimestampSigner(config.secret_keys(), salt=SALT_KEY)
     try:
         return signer.unsign(signature, max_age=EMBED_MAX_AGE).decode() == key
     except (BadSignature, SignatureExpired, UnicodeDecodeError):
@@ -61,7 +63,7 @@ def key_signed(key: str | None, signature: str | None) -> bool:
 
 
 def _receipts() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT_RECEIPT)
+    return URLSafeTimedSerializer(config.secret_keys(), salt=SALT_RECEIPT)
 
 
 def receipt_token(slug: str, reference: str) -> str:

@@ -115,7 +115,7 @@ def _change(wtform, earlier, lang: str, context: dict):
         db.session.rollback()
         current_app.logger.error("changed answers not stored: %s", type(exc.orig).__name__)
         last = len(wtform.definition.pages()) - 1
-        return render_form(wtform, 503, last, unsaved=True, **context)
+        return render_form(wtform, 503, last, unsaved="busy", **context)
     return to_receipt(earlier.form.slug, earlier.reference, lang, changed=True)
 
 

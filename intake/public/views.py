@@ -22,7 +22,7 @@ from intake import i18n
 from intake.engine.definition import PREFILL_MAX_LENGTH, FormDefinition
 from intake.engine.wtf import PublicForm, build_form, clean_answers, valid_key, validate_fields
 from intake.extensions import csrf, db
-from intake.public import bp, embed
+from intake.public import bp, embed, throttle
 from intake.public.pages import first_page_with_errors, neighbour, page_view, whole_view
 from intake.storage import districts as district_store
 from intake.storage.forms import all_published, availability, offered_districts, published
@@ -182,6 +182,15 @@ def store_and_thank(
         # The place question is then required (see docs/form-definitions.md).
         wtform[definition.municipality_field.name].errors.append(_("Please choose an answer."))
         return render_form(wtform, 422, first_page_with_errors(wtform) or 0, **context)
+    # take_submission answered repeats of a stored key already: this one is new.
+    public = event_id is None and invitation_id is None
+    wait = throttle.wait_seconds() if public else None
+    if wait is not None:
+        # Nothing is stored; the page keeps every answer and its key for a later send.
+        current_app.logger.warning("public submissions over the limit for one address")
+        return render_form(
+            wtform, 429, len(definition.pages()) - 1, unsaved="limited", retry=wait, **context
+        )
     try:
         receipt = store_response(
             version=version,
@@ -205,7 +214,9 @@ def store_and_thank(
         # person gets their answers back with the same key, to send again.
         db.session.rollback()
         current_app.logger.error("submission not stored: %s", type(exc.orig).__name__)
-        return render_form(wtform, 503, len(definition.pages()) - 1, unsaved=True, **context)
+        return render_form(wtform, 503, len(definition.pages()) - 1, unsaved="busy", **context)
+    if public and receipt.created:
+        throttle.count()
     if thank is not None:
         return thank(receipt)
     return to_receipt(receipt.form_slug, receipt.reference, lang, context.get("embedded", False))
@@ -272,16 +283,19 @@ def render_form(
     wtform: PublicForm,
     status: int,
     page_index: int = 0,
-    unsaved: bool = False,
+    unsaved: str | None = None,
     whole: bool = False,
     stale: bool = False,
+    retry: int = 30,
     **context,
 ):
     """Render one page of a form; its key and token must never come from a cache.
 
     `whole` shows every page at once instead of the page `page_index` (the kiosk);
     `context` goes to the template (the kiosk's event and generation, an embedded
-    form's action). `stale`: the embedded page's signed key had expired.
+    form's action). `stale`: the embedded page's signed key had expired. `unsaved`:
+    valid answers were not stored, because the database was "busy" or this address
+    sent too many forms ("limited"); the browser may try again after `retry` seconds.
     """
     csrf_expired = stale or (status == 422 and wtform.meta.csrf and bool(wtform.csrf_token.errors))
     if context.get("embedded"):
@@ -307,7 +321,7 @@ def render_form(
     )
     response.headers["Cache-Control"] = "no-store"
     if unsaved:
-        response.headers["Retry-After"] = "30"
+        response.headers["Retry-After"] = str(retry)
     return response
 
 

@@ -2,8 +2,8 @@
 
 The token is the invitation's random `key` signed with the app's secret key
 (itsdangerous), so a link with one character changed is refused before any lookup,
-and it holds no personal data (not even a row number). Changing INTAKE_SECRET_KEY makes
-every invitation link invalid; docs/invitations.md says so.
+and it holds no personal data (not even a row number). A new INTAKE_SECRET_KEY keeps the
+links working while the old key stays in INTAKE_SECRET_KEY_FALLBACKS (docs/deployment.md).
 
 Plain functions with no `request`: the back office and the CLI share them.
 """
@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app
 from itsdangerous import BadSignature, Signer
 
+from intake import config
 from intake.extensions import db
 from intake.storage.models import District, Form, Invitation, Response, utcnow
 
@@ -45,7 +45,7 @@ class Person:
 
 
 def _signer() -> Signer:
-    return Signer(current_app.config["SECRET_KEY"], salt=SALT)
+    return Signer(config.secret_keys(), salt=SALT)
 
 
 def token_for(invitation: Invitation) -> str:

@@ -1,0 +1,41 @@
+"""How many new responses one client address may store through public links.
+
+A generous limit (SUBMIT_LIMIT_PER_ADDRESS) against scripts filling the database, kept
+in Flask-Limiter's storage, so several app instances share it through Redis. Only new
+responses count: pages, language switches and repeats of a stored key do not. Kiosk
+tablets and personal invitations are outside it (an event's tablets share one address;
+an invitation is answered once).
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app
+from flask_limiter.util import get_remote_address
+from limits import parse
+
+from intake.extensions import limiter
+
+SCOPE = "public-submission"
+
+
+def wait_seconds() -> int | None:
+    """Seconds until this address may send again, or None when it may send now."""
+    item = _item()
+    if item is None or limiter.limiter.test(item, SCOPE, get_remote_address()):
+        return None
+    reset, _remaining = limiter.limiter.get_window_stats(item, SCOPE, get_remote_address())
+    return max(1, int(reset - time.time()) + 1)
+
+
+def count() -> None:
+    """Count one new response from this address."""
+    item = _item()
+    if item is not None:
+        limiter.limiter.hit(item, SCOPE, get_remote_address())
+
+
+def _item():
+    value = current_app.config["SUBMIT_LIMIT_PER_ADDRESS"]
+    return parse(value) if value else None

@@ -1,0 +1,89 @@
+"""Public submissions per client address: over the limit, nothing is stored and nothing lost."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from intake import create_app
+from tests.conftest import VOLUNTEER_ANSWERS, form_payload, response_count
+
+FORM = "/f/volunteer?district=mainz-bingen&lang=de"
+
+
+@pytest.fixture
+def limited(app):
+    app.config["SUBMIT_LIMIT_PER_ADDRESS"] = "2 per 10 minutes"
+    return app
+
+
+def fill(browser) -> dict:
+    return form_payload(browser.get(FORM).get_data(as_text=True), VOLUNTEER_ANSWERS)
+
+
+def test_over_the_limit_the_form_comes_back_with_every_answer_and_stores_later(limited):
+    browser = limited.test_client()
+    for _ in range(2):
+        assert browser.post(FORM, data=fill(browser)).status_code == 303
+    third = fill(browser)
+    refused = browser.post(FORM, data=third)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 600
+    html = refused.get_data(as_text=True)
+    assert "Ihre Antworten sind noch nicht gespeichert" in html
+    assert "Von Ihrem Netz wurden in den letzten Minuten viele Formulare gesendet" in html
+    assert "Müller-Lüdenscheidt" in html and "Jugendamt" in html  # nothing typed is lost
+    assert f'value="{third["idempotency_key"]}"' in html  # the same key for the later send
+    assert response_count(limited) == 2
+    # Once the window has passed (here: the limit raised by the operator), the same
+    # page stores the answers once.
+    limited.config["SUBMIT_LIMIT_PER_ADDRESS"] = "3 per 10 minutes"
+    assert browser.post(FORM, data=third).status_code == 303
+    assert browser.post(FORM, data=third).status_code == 303  # a repeat: same receipt
+    assert response_count(limited) == 3
+
+
+def test_repeats_pages_and_errors_do_not_count(limited):
+    browser = limited.test_client()
+    data = fill(browser)
+    for _ in range(3):  # a double click and retries of one stored response
+        assert browser.post(FORM, data=data).status_code == 303
+    for _ in range(3):  # answers with mistakes are shown again, not stored
+        wrong = {**fill(browser), "email": "not-an-address"}
+        assert browser.post(FORM, data=wrong).status_code == 422
+    assert browser.post(FORM, data=fill(browser)).status_code == 303
+    assert response_count(limited) == 2
+
+
+def test_the_limit_is_per_address(limited):
+    first, second = limited.test_client(), limited.test_client()
+    office = {"REMOTE_ADDR": "192.0.2.10"}
+    for _ in range(2):
+        data = form_payload(
+            first.get(FORM, environ_base=office).get_data(as_text=True), VOLUNTEER_ANSWERS
+        )
+        assert first.post(FORM, data=data, environ_base=office).status_code == 303
+    assert first.post(FORM, data=fill(first), environ_base=office).status_code == 429
+    assert second.post(FORM, data=fill(second)).status_code == 303  # another address
+    assert response_count(limited) == 3
+
+
+def test_an_empty_limit_turns_it_off(app):
+    app.config["SUBMIT_LIMIT_PER_ADDRESS"] = ""
+    browser = app.test_client()
+    for _ in range(3):
+        assert browser.post(FORM, data=fill(browser)).status_code == 303
+    assert response_count(app) == 3
+
+
+@pytest.mark.parametrize("value", ["100 every minute", "many", "per 10 minutes"])
+def test_a_limit_that_cannot_be_read_stops_the_start(value):
+    with pytest.raises(RuntimeError, match="^INTAKE_SUBMIT_LIMIT_PER_ADDRESS is .*100 per 10"):
+        create_app(
+            {
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "DATABASE_URL": "sqlite://",
+                "SUBMIT_LIMIT_PER_ADDRESS": value,
+            }
+        )
