@@ -240,6 +240,27 @@ def test_two_instances_store_a_submission_once_and_share_login_limits(deployment
     assert "anna" not in lines and "mainz-bingen" not in lines
 
 
+def test_two_instances_share_the_limit_of_new_responses_per_address(deployment):
+    env, url = deployment
+    env = {**env, "INTAKE_SUBMIT_LIMIT_PER_ADDRESS": "3 per 10 minutes"}
+    first, second = Instance(env), Instance(env)
+    browser = Browser()
+
+    def send(instance: Instance) -> int:
+        html = browser.get(f"{instance.url}/f/volunteer?lang=de&district=mainz-bingen")
+        data = {k: _hidden(html, k) for k in ("csrf_token", "idempotency_key", "district", "src")}
+        data.update(VOLUNTEER_ANSWERS)
+        return browser.post(f"{instance.url}/f/volunteer?lang=de", data)
+
+    try:
+        codes = [send(instance) for instance in (first, second, first, second, first)]
+    finally:
+        first.stop()
+        second.stop()
+    assert codes == [303, 303, 303, 429, 429]  # three in all, not three per process
+    assert _count(url) == 3
+
+
 def _workers(master: int) -> list[int]:
     """The worker processes gunicorn's master `master` has forked (from /proc, Linux)."""
     children = []
@@ -265,12 +286,14 @@ def test_killing_a_worker_during_a_burst_loses_no_acknowledged_submission(deploy
 
         def person(i: int) -> int:
             browser = Browser()
-            while True:
+            for _attempt in range(100):
                 try:
                     html = browser.get(f"{instance.url}/f/volunteer?lang=de&district=mainz-bingen")
                     break
-                except OSError:
+                except OSError:  # also an error page: the assertion below tells
                     time.sleep(0.1)
+            else:
+                return 0
             data = {
                 k: _hidden(html, k) for k in ("csrf_token", "idempotency_key", "district", "src")
             }

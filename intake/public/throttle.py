@@ -23,9 +23,9 @@ SCOPE = "public-submission"
 def wait_seconds() -> int | None:
     """Seconds until this address may send again, or None when it may send now."""
     item = _item()
-    if item is None or limiter.limiter.test(item, SCOPE, get_remote_address()):
+    if item is None or limiter.limiter.test(item, *_key()):
         return None
-    reset, _remaining = limiter.limiter.get_window_stats(item, SCOPE, get_remote_address())
+    reset, _remaining = limiter.limiter.get_window_stats(item, *_key())
     return max(1, int(reset - time.time()) + 1)
 
 
@@ -33,9 +33,15 @@ def count() -> None:
     """Count one new response from this address."""
     item = _item()
     if item is not None:
-        limiter.limiter.hit(item, SCOPE, get_remote_address())
+        limiter.limiter.hit(item, *_key())
 
 
 def _item():
     value = current_app.config["SUBMIT_LIMIT_PER_ADDRESS"]
     return parse(value) if value else None
+
+
+def _key() -> tuple[str, str, str]:
+    # The prefix Flask-Limiter puts before its own keys: installations (or test runs)
+    # sharing one Redis count apart.
+    return current_app.config.get("RATELIMIT_KEY_PREFIX", ""), SCOPE, get_remote_address()
