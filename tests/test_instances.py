@@ -1,6 +1,7 @@
 """Two app processes (gunicorn) on one PostgreSQL and one Redis, as a state-wide deployment
-runs them behind a proxy: a submission sent to both at once is stored once, and failed
-logins are limited across both.
+runs them behind a proxy: a submission sent to both at once is stored once, failed logins
+and new responses per address are limited across both; a worker killed or the server
+stopped during submissions loses nothing that was acknowledged.
 
 Needs the PostgreSQL and Redis of the development and CI machines (127.0.0.1:5432 and
 127.0.0.1:6379); skipped, saying so, where they do not answer.
@@ -328,3 +329,41 @@ def test_killing_a_worker_during_a_burst_loses_no_acknowledged_submission(deploy
         assert sorted(names) == sorted(f"Person {i}" for i in range(60))
     finally:
         instance.stop()
+
+
+def test_stopping_finishes_the_submission_in_flight(deployment):
+    """SIGTERM (systemctl stop) while a person's answers are still arriving: the server
+    takes no new connections, finishes that request and answers it, then exits."""
+    import http.client
+    import signal
+
+    env, url = deployment
+    instance = Instance(env, workers=2)
+    try:
+        browser = Browser()
+        html = browser.get(f"{instance.url}/f/volunteer?lang=de&district=mainz-bingen")
+        data = {k: _hidden(html, k) for k in ("csrf_token", "idempotency_key", "district", "src")}
+        data.update(VOLUNTEER_ANSWERS)
+        body = urllib.parse.urlencode(data, doseq=True).encode()
+        cookie = "; ".join(f"{c.name}={c.value}" for c in browser.jar)
+        # A slow phone: the headers and half the answers arrive, then the stop comes.
+        connection = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=30)
+        connection.putrequest("POST", "/f/volunteer?lang=de")
+        connection.putheader("Content-Type", "application/x-www-form-urlencoded")
+        connection.putheader("Content-Length", str(len(body)))
+        connection.putheader("Cookie", cookie)
+        connection.endheaders(body[: len(body) // 2])
+        time.sleep(0.5)
+        instance.process.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        with pytest.raises(OSError):  # nobody new gets in
+            urllib.request.urlopen(instance.url + "/healthz", timeout=2).close()  # noqa: S310
+        connection.send(body[len(body) // 2 :])
+        response = connection.getresponse()
+        assert response.status == 303
+        assert response.getheader("Location").startswith("/f/volunteer/thanks")
+        connection.close()
+        assert instance.process.wait(timeout=40) == 0  # a clean exit within the grace time
+    finally:
+        instance.stop()
+    assert _count(url) == 1
