@@ -127,6 +127,11 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         )
     app.config["SECRET_KEY_FALLBACKS"] = fallbacks
     check_limit("SUBMIT_LIMIT_PER_ADDRESS", app.config["SUBMIT_LIMIT_PER_ADDRESS"])
+    if not development and not app.testing and not app.config["TRUSTED_HOSTS"]:
+        app.logger.warning(
+            "INTAKE_TRUSTED_HOSTS is not set: the app answers to any host name. Set it to "
+            """the names people use, e.g. INTAKE_TRUSTED_HOSTS='["intake.example.org"]'."""
+        )
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
 

@@ -113,3 +113,12 @@ def test_sqlite_uses_wal_busy_timeout_and_foreign_keys(app):
             for name in ("journal_mode", "busy_timeout", "foreign_keys")
         }
     assert pragma == {"journal_mode": "wal", "busy_timeout": 15000, "foreign_keys": 1}
+
+
+def test_production_without_trusted_hosts_warns_the_operator(tmp_path, caplog):
+    make_app(tmp_path, SECRET_KEY=STRONG_KEY)
+    assert "INTAKE_TRUSTED_HOSTS is not set" in caplog.text
+    caplog.clear()
+    make_app(tmp_path, SECRET_KEY=STRONG_KEY, TRUSTED_HOSTS=["intake.example.org"])
+    make_app(tmp_path, SECRET_KEY=STRONG_KEY, ENVIRONMENT="development")
+    assert "TRUSTED_HOSTS" not in caplog.text
