@@ -53,6 +53,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # shares one address. "" turns it off.
         "SUBMIT_LIMIT_PER_ADDRESS": "100 per 10 minutes",
         "RATELIMIT_STORAGE_URI": "memory://",
+        # Redis gone: each process counts in memory until it answers again, rather than
+        # refusing every login (Flask-Limiter); public submissions are then not limited.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,
         # Host names the app answers to (Flask checks the Host header); set it in
         # production, e.g. INTAKE_TRUSTED_HOSTS='["intake.kreis-mainz-bingen.de"]'.
@@ -131,6 +134,11 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.logger.warning(
             "INTAKE_TRUSTED_HOSTS is not set: the app answers to any host name. Set it to "
             """the names people use, e.g. INTAKE_TRUSTED_HOSTS='["intake.example.org"]'."""
+        )
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        # An unreachable Redis must cost a request a second, not the system's TCP timeout.
+        app.config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})

@@ -7,7 +7,8 @@ import secrets
 import pytest
 
 from intake import create_app
-from tests.conftest import VOLUNTEER_ANSWERS, form_payload, response_count
+from intake.extensions import db
+from tests.conftest import VOLUNTEER_ANSWERS, csrf_token, form_payload, response_count
 
 FORM = "/f/volunteer?district=mainz-bingen&lang=de"
 
@@ -87,3 +88,44 @@ def test_a_limit_that_cannot_be_read_stops_the_start(value):
                 "SUBMIT_LIMIT_PER_ADDRESS": value,
             }
         )
+
+
+@pytest.fixture
+def redis_gone(app, database_url, tmp_path):
+    """The app again, on the same database, with a Redis that refuses connections."""
+    url, engine_options = database_url
+    gone = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "DATABASE_URL": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "SESSION_COOKIE_SECURE": False,
+            "DATA_KEYS_FILE": str(tmp_path / "data_keys"),
+            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
+            "SUBMIT_LIMIT_PER_ADDRESS": "1 per 10 minutes",
+        }
+    )
+    yield gone
+    with gone.app_context():
+        db.engine.dispose()
+
+
+def test_without_its_redis_the_app_stores_answers_and_still_limits_logins(
+    redis_gone, create_user, caplog
+):
+    browser = redis_gone.test_client()
+    for _ in range(2):  # the limit cannot be counted: answers go first
+        assert browser.post(FORM, data=fill(browser)).status_code == 303
+    assert response_count(redis_gone) == 2
+    assert "rate limit storage unreachable" in caplog.text
+    # Failed logins are counted in this process's memory until Redis is back.
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    page = browser.get("/admin/login").get_data(as_text=True)
+    wrong = {
+        "email": "mz@example.org",
+        "password": "wrong password!",
+        "csrf_token": csrf_token(page),
+    }
+    codes = [browser.post("/admin/login", data=wrong).status_code for _ in range(6)]
+    assert codes == [422] * 5 + [429]

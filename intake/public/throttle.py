@@ -23,17 +23,25 @@ SCOPE = "public-submission"
 def wait_seconds() -> int | None:
     """Seconds until this address may send again, or None when it may send now."""
     item = _item()
-    if item is None or limiter.limiter.test(item, *_key()):
+    try:
+        if item is None or limiter.limiter.test(item, *_key()):
+            return None
+        reset, _remaining = limiter.limiter.get_window_stats(item, *_key())
+    except Exception:  # noqa: BLE001 - storage unreachable: people's answers go first
+        current_app.logger.warning("rate limit storage unreachable: submission not limited")
         return None
-    reset, _remaining = limiter.limiter.get_window_stats(item, *_key())
     return max(1, int(reset - time.time()) + 1)
 
 
 def count() -> None:
     """Count one new response from this address."""
     item = _item()
-    if item is not None:
+    if item is None:
+        return
+    try:
         limiter.limiter.hit(item, *_key())
+    except Exception:  # noqa: BLE001 - the response is stored; only the count is missing
+        current_app.logger.warning("rate limit storage unreachable: submission not counted")
 
 
 def _item():
