@@ -23,14 +23,29 @@ _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-backgro
 
 def submit(task: Callable[..., object], *args: object, timeout: int = 1800) -> Future | None:
     """Run `task(*args)` in the background; a Future when it runs in this process."""
-    from intake.reports.jobs import queue
-
-    rq_queue = queue()
-    if rq_queue is not None:
-        rq_queue.enqueue(task, *args, job_timeout=timeout)
+    if enqueue(task, *args, timeout=timeout):
         return None
     app = current_app._get_current_object()
     return _executor.submit(_in_app, app, task, *args)
+
+
+def enqueue(task: Callable[..., object], *args: object, timeout: int, **options: object) -> bool:
+    """Put `task(*args)` in the RQ queue; False when there is none, or Redis does not
+    answer (the caller then runs the task in this process: slower for the one asking,
+    but the work is done rather than lost)."""
+    from redis.exceptions import RedisError
+
+    from intake.reports.jobs import queue
+
+    rq_queue = queue()
+    if rq_queue is None:
+        return False
+    try:
+        rq_queue.enqueue(task, *args, job_timeout=timeout, **options)
+    except RedisError:
+        current_app.logger.warning("job queue unreachable: %s runs in this process", task.__name__)
+        return False
+    return True
 
 
 def _in_app(app: Flask, task: Callable[..., object], *args: object) -> object:

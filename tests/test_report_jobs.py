@@ -65,6 +65,22 @@ def test_long_summary_is_made_in_the_background(app, client, submit, background,
     assert "report.job" in actions and "report.pdf" in actions
 
 
+def test_with_its_redis_gone_the_summary_is_made_in_this_process(
+    app, client, submit, background, mainz, caplog
+):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/0"  # refuses connections
+    submit("volunteer", dict(VOLUNTEER_ANSWERS, experience="Ohne Warteschlange gerendert"))
+    response = client.get("/admin/reports/mainz-bingen/volunteer.pdf?appendix=text")
+    assert response.status_code == 303
+    status = wait_for(client, response.headers["Location"])
+    assert status["state"] == "done"
+    pdf = client.get(status["download"])
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.get_data())).pages)
+    pdf.close()
+    assert "Ohne Warteschlange gerendert" in text
+    assert "job queue unreachable: run_queued runs in this process" in caplog.text
+
+
 def test_summary_without_appendix_stays_in_the_request(client, submit, background, mainz):
     submit("volunteer", VOLUNTEER_ANSWERS)
     response = client.get("/admin/reports/mainz-bingen/volunteer.pdf?appendix=none")

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_babel import force_locale
 
-from intake import scope
+from intake import background, scope
 from intake.extensions import db
 from intake.reports import params as report_params
 from intake.reports.pdf import render_summary
@@ -88,12 +88,8 @@ def start(user: User, district: str, form_slug: str, params: dict[str, str | Non
     expire()
     db.session.add(job)
     db.session.commit()
-    rq_queue = queue()
-    if rq_queue is not None:
-        rq_queue.enqueue(run_queued, job.id, job_id=f"report-{job.id}", job_timeout=600)
-    else:
-        app = current_app._get_current_object()
-        _executor.submit(_run, app, job.id)
+    if not background.enqueue(run_queued, job.id, timeout=600, job_id=f"report-{job.id}"):
+        _executor.submit(_run, current_app._get_current_object(), job.id)
     return job
 
 
@@ -108,7 +104,9 @@ def queue():
     from redis import Redis
     from rq import Queue
 
-    return Queue(current_app.config["REPORT_QUEUE"], connection=Redis.from_url(url))
+    # A Redis that does not answer costs two seconds, not the system's TCP timeout.
+    connection = Redis.from_url(url, socket_connect_timeout=2)
+    return Queue(current_app.config["REPORT_QUEUE"], connection=connection)
 
 
 def run_queued(job_id: str) -> None:
