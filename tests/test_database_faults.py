@@ -131,6 +131,35 @@ def test_not_ready_without_a_database(tmp_path):
     assert response.get_json()["reason"] == "database"
 
 
+def test_a_database_server_that_does_not_answer_gives_a_503_in_the_persons_language():
+    """PostgreSQL down (nothing listens on its port): every page says so, in the
+    person's language, with a time to come back; the app itself keeps running."""
+    import secrets
+
+    from intake import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "DATABASE_URL": "postgresql+psycopg://intake@127.0.0.1:1/intake",
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
+    browser = app.test_client()
+    for method, path in [
+        ("GET", "/f/volunteer?lang=ar&district=mainz-bingen"),
+        ("POST", "/f/volunteer?lang=ar"),
+    ]:
+        response = browser.open(path, method=method, data={"first_name": "Amira"})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "60"
+        assert '<html lang="ar" dir="rtl">' in html and "غير متاح مؤقتًا" in html
+    assert browser.get("/readyz").get_json() == {"status": "unavailable", "reason": "database"}
+    assert browser.get("/healthz").status_code == 200
+
+
 def test_twenty_concurrent_submissions_all_stored_once(app, tmp_path):
     """Twenty browsers send at the same moment through a real threaded server."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
