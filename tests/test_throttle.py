@@ -70,6 +70,24 @@ def test_the_limit_is_per_address(limited):
     assert response_count(limited) == 3
 
 
+def test_an_ipv6_network_counts_as_one_address(limited):
+    browser = limited.test_client()
+
+    def send_from(address: str) -> int:
+        where = {"REMOTE_ADDR": address}
+        page = browser.get(FORM, environ_base=where).get_data(as_text=True)
+        return browser.post(FORM, data=form_payload(page, VOLUNTEER_ANSWERS), environ_base=where)
+
+    codes = [
+        send_from("2001:db8:1:2::10").status_code,
+        send_from("2001:db8:1:2:aaaa::99").status_code,  # the same /64
+        send_from("2001:db8:1:2:ffff::1").status_code,
+        send_from("2001:db8:1:3::10").status_code,  # another network
+    ]
+    assert codes == [303, 303, 429, 303]
+    assert response_count(limited) == 3
+
+
 def test_an_empty_limit_turns_it_off(app):
     app.config["SUBMIT_LIMIT_PER_ADDRESS"] = ""
     browser = app.test_client()

@@ -9,6 +9,7 @@ an invitation is answered once).
 
 from __future__ import annotations
 
+import ipaddress
 import time
 
 from flask import current_app
@@ -22,11 +23,11 @@ SCOPE = "public-submission"
 
 def wait_seconds() -> int | None:
     """Seconds until this address may send again, or None when it may send now."""
-    item = _item()
+    item, key = _item(), _key()
     try:
-        if item is None or limiter.limiter.test(item, *_key()):
+        if item is None or limiter.limiter.test(item, *key):
             return None
-        reset, _remaining = limiter.limiter.get_window_stats(item, *_key())
+        reset, _remaining = limiter.limiter.get_window_stats(item, *key)
     except Exception:  # noqa: BLE001 - storage unreachable: people's answers go first
         current_app.logger.warning("rate limit storage unreachable: submission not limited")
         return None
@@ -35,11 +36,11 @@ def wait_seconds() -> int | None:
 
 def count() -> None:
     """Count one new response from this address."""
-    item = _item()
+    item, key = _item(), _key()
     if item is None:
         return
     try:
-        limiter.limiter.hit(item, *_key())
+        limiter.limiter.hit(item, *key)
     except Exception:  # noqa: BLE001 - the response is stored; only the count is missing
         current_app.logger.warning("rate limit storage unreachable: submission not counted")
 
@@ -52,4 +53,19 @@ def _item():
 def _key() -> tuple[str, str, str]:
     # The prefix Flask-Limiter puts before its own keys: installations (or test runs)
     # sharing one Redis count apart.
-    return current_app.config.get("RATELIMIT_KEY_PREFIX", ""), SCOPE, get_remote_address()
+    return current_app.config.get("RATELIMIT_KEY_PREFIX", ""), SCOPE, _address()
+
+
+def _address() -> str:
+    """The client's IPv4 address, or its IPv6 /64 network: one connection holds a whole
+    /64 and could otherwise take a new address for every form."""
+    address = get_remote_address()
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
