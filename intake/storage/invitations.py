@@ -124,17 +124,19 @@ def open_emails(form: Form, emails: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     rows = db.session.scalars(
-        sa.select(Invitation.email)
-        .outerjoin(Response, Response.invitation_id == Invitation.id)
-        .where(
-            Invitation.form_id == form.id,
-            sa.func.lower(Invitation.email).in_(wanted),
-            Invitation.revoked_at.is_(None),
-            Invitation.expires_at > utcnow(),
-            Response.id.is_(None),
+        _usable(sa.select(Invitation.email), utcnow()).where(
+            Invitation.form_id == form.id, sa.func.lower(Invitation.email).in_(wanted)
         )
     )
     return {email.lower() for email in rows}
+
+
+def _usable(query, now: datetime):
+    """`query` narrowed to invitations whose link still works: not answered, not
+    withdrawn, not expired."""
+    return query.outerjoin(Response, Response.invitation_id == Invitation.id).where(
+        Response.id.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > now
+    )
 
 
 def in_districts(districts: Sequence[District], form: Form | None = None):
@@ -153,18 +155,8 @@ def in_districts(districts: Sequence[District], form: Form | None = None):
 
 def failed(form: Form, districts: Sequence[District]) -> list[Invitation]:
     """Invitations whose last email failed and that can still be used (state "failed")."""
-    return list(
-        db.session.scalars(
-            in_districts(districts, form)
-            .outerjoin(Response, Response.invitation_id == Invitation.id)
-            .where(
-                Invitation.send_error.is_not(None),
-                Response.id.is_(None),
-                Invitation.revoked_at.is_(None),
-                Invitation.expires_at > utcnow(),
-            )
-        )
-    )
+    usable = _usable(in_districts(districts, form), utcnow())
+    return list(db.session.scalars(usable.where(Invitation.send_error.is_not(None))))
 
 
 def to_remind(form: Form, districts: Sequence[District]) -> list[Invitation]:
@@ -172,14 +164,10 @@ def to_remind(form: Form, districts: Sequence[District]) -> list[Invitation]:
     or reminded within REMINDER_GAP."""
     now = utcnow()
     recent = now - REMINDER_GAP
+    usable = _usable(in_districts(districts, form), now)
     return list(
         db.session.scalars(
-            in_districts(districts, form)
-            .outerjoin(Response, Response.invitation_id == Invitation.id)
-            .where(
-                Response.id.is_(None),
-                Invitation.revoked_at.is_(None),
-                Invitation.expires_at > now,
+            usable.where(
                 Invitation.sent_at.is_not(None),
                 Invitation.sent_at < recent,
                 sa.or_(Invitation.reminded_at.is_(None), Invitation.reminded_at < recent),
