@@ -32,7 +32,7 @@ from intake.engine.definition import FormDefinition
 from intake.extensions import db
 from intake.reports import jobs
 from intake.storage.forms import all_published, definition_of
-from intake.storage.models import Answer, FormVersion, Invitation, ReportJob, Response, utcnow
+from intake.storage.models import Answer, FormVersion, Invitation, Response, utcnow
 
 BATCH = 500
 #: Answer types that can name a person whatever the question (see the module text).
@@ -121,7 +121,7 @@ def purge(
                 f"form:{form.slug} {plan.action}={plan.responses} invitations={plan.invitations}",
             )
     if dry_run:
-        result.files = _count(sa.select(ReportJob).where(ReportJob.state.in_(("done", "failed"))))
+        result.files = _count(jobs.finished_jobs())
     elif any(f.responses or f.invitations for f in result.forms):
         result.files = jobs.discard_finished()
         db.session.commit()

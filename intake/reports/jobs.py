@@ -210,12 +210,15 @@ def expire(hours: int | None = None) -> int:
     return len(old)
 
 
+def finished_jobs():
+    """The query of jobs that are done or failed (their PDFs may still wait for download)."""
+    return sa.select(ReportJob).where(ReportJob.state.in_(("done", "failed")))
+
+
 def discard_finished() -> int:
     """Delete every finished job and its file (the caller commits): after data was
     deleted (purge, erasure), a PDF made before may still hold it. Running jobs finish."""
-    finished = db.session.scalars(
-        sa.select(ReportJob).where(ReportJob.state.in_(("done", "failed")))
-    ).all()
+    finished = db.session.scalars(finished_jobs()).all()
     for job in finished:
         discard(job, commit=False)
     return len(finished)
