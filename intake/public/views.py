@@ -105,7 +105,7 @@ def form(slug: str):
         switch,
         repeat=lambda earlier: to_receipt(earlier.form.slug, earlier.reference, lang, embedded),
         finish=lambda: store_and_thank(
-            wtform, version, definition, district, lang, source, **context
+            wtform, version, definition, district, lang, source, limited=True, **context
         ),
         **context,
     )
@@ -165,6 +165,7 @@ def store_and_thank(
     event_id=None,
     thank=None,
     invitation_id=None,
+    limited=False,
     **context,
 ):
     """Store the valid answers (or find the earlier copy) and redirect to the receipt.
@@ -182,9 +183,9 @@ def store_and_thank(
         # The place question is then required (see docs/form-definitions.md).
         wtform[definition.municipality_field.name].errors.append(_("Please choose an answer."))
         return render_form(wtform, 422, first_page_with_errors(wtform) or 0, **context)
-    # take_submission answered repeats of a stored key already: this one is new.
-    public = event_id is None and invitation_id is None
-    wait = throttle.wait_seconds() if public else None
+    # `limited`: a public link, counted per address (throttle.py); kiosks and invitations
+    # are not. take_submission answered repeats of a stored key already: this one is new.
+    wait = throttle.wait_seconds() if limited else None
     if wait is not None:
         # Nothing is stored; the page keeps every answer and its key for a later send.
         current_app.logger.warning("public submissions over the limit for one address")
@@ -215,7 +216,7 @@ def store_and_thank(
         db.session.rollback()
         current_app.logger.error("submission not stored: %s", type(exc.orig).__name__)
         return render_form(wtform, 503, len(definition.pages()) - 1, unsaved="busy", **context)
-    if public and receipt.created:
+    if limited and receipt.created:
         throttle.count()
     if thank is not None:
         return thank(receipt)
