@@ -59,21 +59,25 @@ def database_url(tmp_path):
     admin.dispose()
 
 
+def app_config(tmp_path, database_url, **changes) -> dict:
+    """The settings of a test app on `database_url` (the `database_url` fixture's value)."""
+    url, engine_options = database_url
+    return {
+        "TESTING": True,
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "SESSION_COOKIE_SECURE": False,
+        "REPORT_FOLDER": str(tmp_path / "reports"),
+        "DATA_KEYS_FILE": str(tmp_path / "data_keys"),
+        **changes,
+    }
+
+
 @pytest.fixture
 def app(tmp_path, database_url):
     """An app on its own database, migrated with the real migrations, with demo forms."""
-    url, engine_options = database_url
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "DATABASE_URL": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-            "SESSION_COOKIE_SECURE": False,
-            "REPORT_FOLDER": str(tmp_path / "reports"),
-            "DATA_KEYS_FILE": str(tmp_path / "data_keys"),
-        }
-    )
+    app = create_app(app_config(tmp_path, database_url))
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         demo.seed()

@@ -8,7 +8,13 @@ import pytest
 
 from intake import create_app
 from intake.extensions import db
-from tests.conftest import VOLUNTEER_ANSWERS, csrf_token, form_payload, response_count
+from tests.conftest import (
+    VOLUNTEER_ANSWERS,
+    app_config,
+    csrf_token,
+    form_payload,
+    response_count,
+)
 
 FORM = "/f/volunteer?district=mainz-bingen&lang=de"
 
@@ -111,18 +117,14 @@ def test_a_limit_that_cannot_be_read_stops_the_start(value):
 @pytest.fixture
 def redis_gone(app, database_url, tmp_path):
     """The app again, on the same database, with a Redis that refuses connections."""
-    url, engine_options = database_url
     gone = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": app.config["SECRET_KEY"],
-            "DATABASE_URL": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-            "SESSION_COOKIE_SECURE": False,
-            "DATA_KEYS_FILE": str(tmp_path / "data_keys"),
-            "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
-            "SUBMIT_LIMIT_PER_ADDRESS": "1 per 10 minutes",
-        }
+        app_config(
+            tmp_path,
+            database_url,
+            SECRET_KEY=app.config["SECRET_KEY"],
+            RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",
+            SUBMIT_LIMIT_PER_ADDRESS="1 per 10 minutes",
+        )
     )
     yield gone
     with gone.app_context():
