@@ -29,6 +29,12 @@ def submit(task: Callable[..., object], *args: object, timeout: int = 1800) -> F
     return _executor.submit(_in_app, app, task, *args)
 
 
+def wait_idle(timeout: float) -> None:
+    """Wait until every task this process was given so far has run (its one thread
+    takes them in turn, so a task given now runs after all of them)."""
+    _executor.submit(lambda: None).result(timeout)
+
+
 def enqueue(task: Callable[..., object], *args: object, timeout: int, **options: object) -> bool:
     """Put `task(*args)` in the RQ queue; False when there is none, or Redis does not
     answer (the caller then runs the task in this process: slower for the one asking,

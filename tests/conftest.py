@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import socket
+import time
 from collections.abc import Callable
 from email import policy
 
@@ -17,9 +18,10 @@ from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 from hypothesis import settings
 
-from intake import create_app, demo
+from intake import background, create_app, demo
 from intake.extensions import db
 from intake.passwords import hash_password
+from intake.reports import jobs
 from intake.storage.districts import by_slug
 from intake.storage.models import Answer, Response, User
 
@@ -82,8 +84,29 @@ def app(tmp_path, database_url):
         upgrade(directory=app.extensions["migrate"].directory)
         demo.seed()
     yield app
+    close_database(app)
+
+
+def close_database(app, timeout: float = 15) -> None:
+    """Close `app`'s database connections once nothing uses them any more.
+
+    Work of the test may still be running when it ends: a summary or an email in the
+    app's background thread, a request in a live server's thread. A connection such
+    work has checked out is not closed by `dispose()`; it would stay open until the
+    garbage collector finds it, in whichever later test that happens (a ResourceWarning,
+    so an error there). So the background work is waited for, then every connection's
+    return to the pool, and a test that keeps one fails here, under its own name.
+    """
+    background.wait_idle(timeout)
+    jobs.wait_idle(timeout)
     with app.app_context():
+        pool = db.engine.pool
+        deadline = time.monotonic() + timeout
+        while pool.checkedout() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        in_use = pool.checkedout()
         db.engine.dispose()
+    assert not in_use, f"{in_use} database connection(s) still in use {timeout} s after the test"
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import secrets
 import pytest
 
 from intake import create_app
-from intake.extensions import db
 from tests.conftest import (
     VOLUNTEER_ANSWERS,
     app_config,
+    close_database,
     csrf_token,
     form_payload,
     response_count,
@@ -127,8 +127,7 @@ def redis_gone(app, database_url, tmp_path):
         )
     )
     yield gone
-    with gone.app_context():
-        db.engine.dispose()
+    close_database(gone)
 
 
 def test_without_its_redis_the_app_stores_answers_and_still_limits_logins(

@@ -93,6 +93,11 @@ def start(user: User, district: str, form_slug: str, params: dict[str, str | Non
     return job
 
 
+def wait_idle(timeout: float) -> None:
+    """Wait until every summary this process was asked to make in-process has run."""
+    _executor.submit(lambda: None).result(timeout)
+
+
 def queue():
     """The RQ queue when REDIS_URL is set (several app processes), else None.
 
