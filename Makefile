@@ -48,13 +48,17 @@ lint: setup
 
 # The whole suite runs on SQLite, then again on PostgreSQL when one answers at
 # PG_TEST_URL (CI and the development machines have it; elsewhere it is skipped, saying so).
+# Each run spreads the tests over TEST_WORKERS processes (pytest-xdist, one per core here)
+# and prints the 25 slowest; a test over 60 s fails unless marked slow (tests/timelimit.py).
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1/test
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=25
 
 test: setup lint
-	$(BIN)/python -m pytest
+	$(PYTEST)
 	@if $(BIN)/python -c "import sqlalchemy as sa; sa.create_engine('$(PG_TEST_URL)').connect().close()" 2>/dev/null; then \
 	  echo "== the same tests on PostgreSQL ($(PG_TEST_URL)) =="; \
-	  INTAKE_TEST_DATABASE_URL='$(PG_TEST_URL)' $(BIN)/python -m pytest; \
+	  INTAKE_TEST_DATABASE_URL='$(PG_TEST_URL)' $(PYTEST); \
 	else \
 	  echo "PostgreSQL does not answer at $(PG_TEST_URL): the PostgreSQL run is skipped."; \
 	fi

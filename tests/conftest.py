@@ -1,4 +1,4 @@
-"""Fixtures: an app on a fresh migrated SQLite database with the demo districts and forms."""
+"""Fixtures: an app on a database of its own with the demo districts, forms and accounts."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 import socket
 import time
 from collections.abc import Callable
@@ -15,15 +16,21 @@ from email import policy
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from argon2 import PasswordHasher
 from flask_migrate import upgrade
 from hypothesis import settings
 
-from intake import background, create_app, demo
+from intake import background, create_app, demo, passwords
 from intake.extensions import db
 from intake.passwords import hash_password
 from intake.reports import jobs
+from intake.storage import events
 from intake.storage.districts import by_slug
 from intake.storage.models import Answer, Response, User
+
+#: Tests slower than the limit in pyproject.toml fail (tests/timelimit.py); pytester runs
+#: pytest inside a test (test_timelimit.py).
+pytest_plugins = ("tests.timelimit", "pytester")
 
 # Property tests explore new random cases on developer machines; in CI (CI=true) they
 # replay a fixed sequence, so a green run can be reproduced.
@@ -35,7 +42,7 @@ PASSWORD = "correct horse battery staple"
 
 
 #: INTAKE_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test runs every test
-#: that uses the `app` fixture on PostgreSQL, each in a schema of its own.
+#: that uses the `app` fixture on PostgreSQL, each in a database of its own on that server.
 TEST_DATABASE_URL = os.environ.get("INTAKE_TEST_DATABASE_URL", "")
 ON_POSTGRESQL = TEST_DATABASE_URL.startswith("postgresql")
 #: Tests of SQLite itself (file backup, WAL pragmas, file locks).
@@ -44,20 +51,89 @@ sqlite_only = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    """A fresh, empty database for one test: SQLite in tmp_path, or a PostgreSQL schema."""
-    if not ON_POSTGRESQL:
-        yield f"sqlite:///{tmp_path / 'test.sqlite3'}", {}
+#: Tests hash passwords and PINs at the smallest cost: argon2id with one pass over 8 KiB
+#: and the tablet's PBKDF2 PIN check with 1,000 rounds take well under a millisecond instead
+#: of about 0.1 s and 0.3 s, which the suite would pay hundreds of times. What is tested
+#: (hashes are argon2id and PBKDF2, checked against what is stored, wrong ones refused)
+#: stays the same; test_accounts checks that the product itself hashes at full cost.
+PRODUCT_HASHER = passwords._hasher
+PRODUCT_PIN_CHECK_ROUNDS = events.PIN_CHECK_ROUNDS
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashes():
+    """Swap the product's hashing cost for the cheapest one for the whole run."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(passwords, "_hasher", FAST_HASHER)
+    patch.setattr(passwords, "_DUMMY_HASH", FAST_HASHER.hash("intake-no-such-account"))
+    patch.setattr(events, "PIN_CHECK_ROUNDS", 1000)
+    yield
+    patch.undo()
+
+
+def _postgresql_admin() -> sa.Engine:
+    """A connection to the test server outside any transaction (CREATE/DROP DATABASE)."""
+    return sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+
+
+def _postgresql_url(database: str) -> str:
+    return sa.make_url(TEST_DATABASE_URL).set(database=database).render_as_string(False)
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory, fast_password_hashes):
+    """A database migrated with the real migrations and seeded with the demo set-up, once per
+    test process; every test gets a copy of it (`database_url`) instead of migrating and
+    seeding its own.
+
+    SQLite: a file that is copied. PostgreSQL: a database that `CREATE DATABASE ... TEMPLATE`
+    copies (about 20 ms). Its name is random, so two runs on one server never meet.
+    """
+    if ON_POSTGRESQL:
+        name = f"intake_template_{secrets.token_hex(5)}"
+        admin = _postgresql_admin()
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        _migrate_and_seed(_postgresql_url(name), tmp_path_factory.mktemp("template"))
+        yield name
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
         return
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = sa.create_engine(TEST_DATABASE_URL)
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    options = {"connect_args": {"options": f"-csearch_path={schema}"}}
-    yield TEST_DATABASE_URL, options
-    with admin.begin() as connection:
-        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    folder = tmp_path_factory.mktemp("template")
+    path = folder / "template.sqlite3"
+    _migrate_and_seed(f"sqlite:///{path}", folder)
+    # The last connection's close checkpoints the write-ahead log into the file: the
+    # copy needs the file alone.
+    assert not path.with_name(path.name + "-wal").exists(), "template still has a WAL"
+    yield path
+
+
+def _migrate_and_seed(url: str, folder) -> None:
+    app = create_app(app_config(folder, (url, {})))
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        demo.seed()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path, template_database):
+    """A database of this test's own, migrated and holding the demo districts, forms and
+    accounts: a copy of the template, on SQLite in tmp_path or as a PostgreSQL database."""
+    if not ON_POSTGRESQL:
+        target = tmp_path / "test.sqlite3"
+        shutil.copyfile(template_database, target)
+        yield f"sqlite:///{target}", {}
+        return
+    name = f"intake_test_{secrets.token_hex(6)}"
+    admin = _postgresql_admin()
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    yield _postgresql_url(name), {}
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
@@ -78,11 +154,8 @@ def app_config(tmp_path, database_url, **changes) -> dict:
 
 @pytest.fixture
 def app(tmp_path, database_url):
-    """An app on its own database, migrated with the real migrations, with demo forms."""
+    """An app on its own database (migrated with the real migrations, with the demo forms)."""
     app = create_app(app_config(tmp_path, database_url))
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        demo.seed()
     yield app
     close_database(app)
 

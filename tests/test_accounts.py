@@ -321,3 +321,17 @@ def test_activity_keeps_the_session_alive(app, client, auth, create_user):
     assert client.get("/admin/").status_code == 200
     with client.session_transaction() as session:
         assert time.time() - session["seen_at"] < 60
+
+
+def test_the_product_hashes_at_full_cost_while_the_tests_use_the_cheapest():
+    """The suite's cheap hashes (conftest.fast_password_hashes) must not be the product's."""
+    from argon2 import Type, extract_parameters
+    from argon2.profiles import RFC_9106_LOW_MEMORY
+
+    from tests.conftest import PRODUCT_HASHER, PRODUCT_PIN_CHECK_ROUNDS
+
+    parameters = extract_parameters(PRODUCT_HASHER.hash(PASSWORD))
+    assert parameters.type is Type.ID
+    assert parameters.memory_cost >= RFC_9106_LOW_MEMORY.memory_cost  # 64 MiB
+    assert parameters.time_cost >= RFC_9106_LOW_MEMORY.time_cost
+    assert PRODUCT_PIN_CHECK_ROUNDS >= 600_000

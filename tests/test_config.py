@@ -42,7 +42,7 @@ def test_missing_secret_key_stops_the_app(tmp_path, key):
 @pytest.mark.parametrize(
     "key",
     [
-        secrets.token_urlsafe(48)[:31],  # random but one character short
+        pytest.param(secrets.token_urlsafe(48)[:31], id="random-one-character-short"),
         "changeme",
         "secret",
         "changeme" * 4,  # long enough, but only 7 different characters
@@ -59,7 +59,15 @@ def test_weak_secret_key_stops_the_app(tmp_path, key):
     )
 
 
-@pytest.mark.parametrize("key", [STRONG_KEY, secrets.token_hex(16), STRONG_KEY.encode()])
+# Random values get names: parallel test processes must collect the same test ids.
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param(STRONG_KEY, id="urlsafe-64"),
+        pytest.param(secrets.token_hex(16), id="hex-32"),
+        pytest.param(STRONG_KEY.encode(), id="bytes"),
+    ],
+)
 def test_strong_secret_key_is_accepted(tmp_path, key):
     app = make_app(tmp_path, SECRET_KEY=key)
     assert app.config["SECRET_KEY"] == key

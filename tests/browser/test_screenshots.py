@@ -61,6 +61,10 @@ def _send_newcomer_form(page, live_server: str, lang: str) -> None:
 
 
 def _check_and_shoot(page, width: int, path: Path) -> None:
+    # Measured once the page has its style sheets and fonts: an element found while the
+    # page still loads can be laid out without them (wider than the screen) for a moment.
+    page.wait_for_load_state("load")
+    page.evaluate("document.fonts.ready.then(() => true)")
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, f"{path.name}: {scroll_width}px on a {width}px screen"
     page.screenshot(path=path, full_page=True)
