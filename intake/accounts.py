@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, url_for
+from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from intake import config
@@ -150,20 +150,19 @@ def check_reset_token(token: str) -> ResetCheck:
 
 
 def reset_url(user: User) -> str:
-    """The full reset link: from the request's host, or from PUBLIC_URL on the command line."""
+    """The full reset link, on PUBLIC_URL."""
     return external_url("admin.reset_password", token=reset_token(user))
 
 
-def external_url(endpoint: str, _public: bool = False, **values: object) -> str:
-    """An absolute link to `endpoint`, also outside a request (CLI, background jobs).
+def external_url(endpoint: str, **values: object) -> str:
+    """An absolute link to `endpoint` on PUBLIC_URL, in a request or outside one (CLI,
+    background jobs).
 
-    With `_public`, PUBLIC_URL wins over the request's own address when it is set:
-    links printed on posters and sent to the public must not carry the address a
-    coordinator happens to reach the back office at.
+    Never on the request's own Host header: a password link, a kiosk link or an
+    invitation made from a request whose Host an attacker chose would send people to
+    the attacker's site. Production refuses to start without PUBLIC_URL (config.py).
     """
     base = current_app.config.get("PUBLIC_URL")
-    if has_request_context() and not (_public and base):
-        return url_for(endpoint, _external=True, **values)
     if not base:
         raise AccountError("public_url")
     with current_app.test_request_context(base_url=base):

@@ -14,12 +14,17 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import limits
 from flask import Flask, current_app
 
 MIN_SECRET_LENGTH = 32
 WEAK_SECRETS = {"dev", "secret", "changeme", "change-me", "development", "password"}
+#: Words of a placeholder left in place ("change-me-to-64-random-characters", as in
+#: docs/deploy/intake.env.example). Six letters or more each, so a random key of 64
+#: URL-safe characters holds one by chance less than once in a million keys.
+PLACEHOLDER_WORDS = ("change", "replace", "random", "secret", "example", "placeholder")
 
 
 def defaults(instance_path: Path) -> dict[str, Any]:
@@ -57,15 +62,18 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # refusing every login (Flask-Limiter); public submissions are then not limited.
         "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "RATELIMIT_HEADERS_ENABLED": False,
-        # Host names the app answers to (Flask checks the Host header); set it in
-        # production, e.g. INTAKE_TRUSTED_HOSTS='["intake.kreis-mainz-bingen.de"]'.
+        # Host names the app answers to (Flask checks the Host header), e.g.
+        # INTAKE_TRUSTED_HOSTS='["intake.kreis-mainz-bingen.de"]'; in production it
+        # defaults to PUBLIC_URL's host name.
         "TRUSTED_HOSTS": None,
         # Reverse proxies in front of the app (0: none). With 1, the client address
         # (for login throttling), scheme (HSTS, secure cookies) and host come from the
         # proxy's X-Forwarded-* headers; never set it higher than the real number.
         "PROXY_COUNT": 0,
-        # The address people reach the app at; used for links made outside a request
-        # (reset links from the CLI, emails). Development uses the local server.
+        # The address people reach the app at. Every absolute link (password links,
+        # kiosk links, invitations, posters) is built on it, never on the Host header a
+        # request happens to carry. Required in production; development uses the local
+        # server.
         "PUBLIC_URL": None,
         "RESET_LINK_HOURS": 72,
         # A PDF summary with more appendix rows than this is made in the background
@@ -130,11 +138,8 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         )
     app.config["SECRET_KEY_FALLBACKS"] = fallbacks
     check_limit("SUBMIT_LIMIT_PER_ADDRESS", app.config["SUBMIT_LIMIT_PER_ADDRESS"])
-    if not development and not app.testing and not app.config["TRUSTED_HOSTS"]:
-        app.logger.warning(
-            "INTAKE_TRUSTED_HOSTS is not set: the app answers to any host name. Set it to "
-            """the names people use, e.g. INTAKE_TRUSTED_HOSTS='["intake.example.org"]'."""
-        )
+    if not development and not app.testing:
+        check_public_url(app)
     if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
         # An unreachable Redis must cost a request a second, not the system's TCP timeout.
         app.config.setdefault(
@@ -142,6 +147,22 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+
+
+def check_public_url(app: Flask) -> None:
+    """Production needs the public address (links are built on it) and answers only to
+    the host names it is told (by default, the public address's)."""
+    url = app.config.get("PUBLIC_URL")
+    parts = urlsplit(str(url or ""))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RuntimeError(
+            "INTAKE_PUBLIC_URL is not set (or is not an http(s) address): links in emails, "
+            "on posters and for kiosks are built on it. Set it to the address people open "
+            "the app at, e.g. INTAKE_PUBLIC_URL=https://intake.example.org"
+        )
+    app.config["PUBLIC_URL"] = str(url).rstrip("/")
+    if not app.config["TRUSTED_HOSTS"]:
+        app.config["TRUSTED_HOSTS"] = [parts.hostname]
 
 
 def check_secret_key(key: Any) -> None:
@@ -154,11 +175,13 @@ def check_secret_key(key: Any) -> None:
         )
     text = key.decode() if isinstance(key, bytes) else key
     repeated = re.fullmatch(r"(.{1,16})\1+", text) is not None  # "change-me" * 4
+    placeholder = any(word in text.lower() for word in PLACEHOLDER_WORDS)
     if (
         len(text) < MIN_SECRET_LENGTH
         or text.lower() in WEAK_SECRETS
         or len(set(text)) < 8
         or repeated
+        or placeholder
     ):
         raise RuntimeError(
             f"INTAKE_SECRET_KEY is too weak: use a random value of at least "

@@ -146,6 +146,7 @@ def app_config(tmp_path, database_url, **changes) -> dict:
         "DATABASE_URL": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "SESSION_COOKIE_SECURE": False,
+        "PUBLIC_URL": "http://localhost",
         "REPORT_FOLDER": str(tmp_path / "reports"),
         "DATA_KEYS_FILE": str(tmp_path / "data_keys"),
         **changes,

@@ -27,7 +27,13 @@ def clean_env(monkeypatch):
 
 
 def make_app(tmp_path, **config):
-    return create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}", **config})
+    return create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'c.sqlite3'}",
+            "PUBLIC_URL": "https://intake.example.org",
+            **config,
+        }
+    )
 
 
 @pytest.mark.parametrize("key", [None, ""])
@@ -49,6 +55,8 @@ def test_missing_secret_key_stops_the_app(tmp_path, key):
         "password" * 4,
         "a" * 64,
         "0123456" * 10,
+        pytest.param("change-me-to-64-random-characters", id="placeholder"),
+        pytest.param("Replace_this_with_a_long_value_0123456789", id="replace-this"),
     ],
 )
 def test_weak_secret_key_stops_the_app(tmp_path, key):
@@ -87,6 +95,7 @@ def test_environment_variables_override_the_defaults(clean_env, tmp_path):
     url = f"sqlite:///{tmp_path}/x.sqlite3"
     clean_env.setenv("INTAKE_SECRET_KEY", STRONG_KEY)
     clean_env.setenv("INTAKE_DATABASE_URL", url)
+    clean_env.setenv("INTAKE_PUBLIC_URL", "https://intake.example.org/")
     clean_env.setenv("INTAKE_SQLITE_BUSY_TIMEOUT_MS", "4321")
     clean_env.setenv("INTAKE_MAX_CONTENT_LENGTH", "2048")
     app = create_app()
@@ -110,6 +119,7 @@ def test_environment_can_turn_off_secure_cookies(clean_env, tmp_path):
     clean_env.setenv("INTAKE_SECRET_KEY", STRONG_KEY)
     clean_env.setenv("INTAKE_DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
     clean_env.setenv("INTAKE_SESSION_COOKIE_SECURE", "false")
+    clean_env.setenv("INTAKE_PUBLIC_URL", "https://intake.example.org")
     assert create_app().config["SESSION_COOKIE_SECURE"] is False
 
 
@@ -123,10 +133,62 @@ def test_sqlite_uses_wal_busy_timeout_and_foreign_keys(app):
     assert pragma == {"journal_mode": "wal", "busy_timeout": 15000, "foreign_keys": 1}
 
 
-def test_production_without_trusted_hosts_warns_the_operator(tmp_path, caplog):
-    make_app(tmp_path, SECRET_KEY=STRONG_KEY)
-    assert "INTAKE_TRUSTED_HOSTS is not set" in caplog.text
-    caplog.clear()
-    make_app(tmp_path, SECRET_KEY=STRONG_KEY, TRUSTED_HOSTS=["intake.example.org"])
-    make_app(tmp_path, SECRET_KEY=STRONG_KEY, ENVIRONMENT="development")
-    assert "TRUSTED_HOSTS" not in caplog.text
+@pytest.mark.parametrize("url", [None, "", "intake.example.org", "ftp://intake.example.org"])
+def test_production_without_a_public_address_refuses_to_start(tmp_path, url):
+    with pytest.raises(RuntimeError, match="^INTAKE_PUBLIC_URL is not set"):
+        make_app(tmp_path, SECRET_KEY=STRONG_KEY, PUBLIC_URL=url)
+
+
+def test_production_answers_only_to_the_public_host_unless_told_more(tmp_path):
+    app = make_app(tmp_path, SECRET_KEY=STRONG_KEY, PUBLIC_URL="https://intake.example.org/")
+    assert app.config["TRUSTED_HOSTS"] == ["intake.example.org"]
+    assert app.config["PUBLIC_URL"] == "https://intake.example.org"
+    client = app.test_client()
+    assert client.get("/healthz", base_url="https://intake.example.org").status_code == 200
+    assert client.get("/healthz", base_url="https://evil.example").status_code == 400
+    both = ["intake.example.org", "intake.kreis-mainz-bingen.de"]
+    assert make_app(tmp_path, SECRET_KEY=STRONG_KEY, TRUSTED_HOSTS=both).config[
+        "TRUSTED_HOSTS"
+    ] == both
+    development = make_app(tmp_path, SECRET_KEY=STRONG_KEY, ENVIRONMENT="development")
+    assert development.config["TRUSTED_HOSTS"] is None  # localhost and 127.0.0.1 alike
+
+
+def test_the_example_environment_file_cannot_be_used_unchanged(tmp_path):
+    """docs/deploy/intake.env.example: its placeholder key stops the app, and its other
+    settings are ones the app accepts."""
+    example = ROOT / "docs" / "deploy" / "intake.env.example"
+    settings = dict(
+        line.split("=", 1)
+        for line in example.read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    with pytest.raises(RuntimeError, match="INTAKE_SECRET_KEY is too weak"):
+        make_app(tmp_path, SECRET_KEY=settings["INTAKE_SECRET_KEY"])
+    app = make_app(tmp_path, SECRET_KEY=STRONG_KEY, PUBLIC_URL=settings["INTAKE_PUBLIC_URL"])
+    assert app.config["TRUSTED_HOSTS"] == [settings["INTAKE_PUBLIC_URL"].split("/")[2]]
+
+
+@sqlite_only
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
+    import os
+    import stat
+
+    from flask_migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    old_umask = os.umask(0o022)
+    try:
+        app = make_app(tmp_path, SECRET_KEY=STRONG_KEY, DATABASE_URL=url)
+        with app.app_context():
+            upgrade(directory=app.extensions["migrate"].directory)
+            db.session.execute(sa.text("CREATE TABLE probe (x)"))  # the WAL now exists
+            db.session.commit()
+            modes = {
+                p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.glob("new.sqlite3*")
+            }
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        os.umask(old_umask)
+    assert modes == {"new.sqlite3": 0o600, "new.sqlite3-wal": 0o600, "new.sqlite3-shm": 0o600}

@@ -178,6 +178,7 @@ def deployment(tmp_path):
     env = {
         **os.environ,
         "INTAKE_ENVIRONMENT": "production",
+        "INTAKE_PUBLIC_URL": "http://127.0.0.1",
         "INTAKE_SECRET_KEY": secret,
         "INTAKE_DATABASE_URL": url,
         "INTAKE_SESSION_COOKIE_SECURE": "false",

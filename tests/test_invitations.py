@@ -450,7 +450,7 @@ def test_upload_an_xlsx_list_and_follow_the_states(app, coordinator, smtp):
     )
     pashto = by_to["ali@example.org"].get_body(preferencelist=("html",)).get_content()
     assert '<html lang="ps" dir="rtl">' in pashto
-    # The link is on the address the office used (no PUBLIC_URL in this test) and works.
+    # The link is on the public address (PUBLIC_URL) and works.
     body = by_to["ali@example.org"].get_body(preferencelist=("plain",)).get_content()
     [link] = re.findall(r"http\S+/i/\S+", body)
     assert coordinator.application.test_client().get(urlsplit(link).path).status_code == 200

@@ -196,6 +196,7 @@ def test_with_redis_a_worker_process_makes_the_summary(
     env = {
         **os.environ,
         "INTAKE_ENVIRONMENT": "production",
+        "INTAKE_PUBLIC_URL": "http://127.0.0.1",
         "INTAKE_SECRET_KEY": app.config["SECRET_KEY"],
         "INTAKE_DATABASE_URL": url,
         "INTAKE_REDIS_URL": REDIS,

@@ -393,3 +393,32 @@ def test_behind_one_proxy_client_address_and_scheme_come_from_it(app, people):
     finally:
         with proxied.app_context():
             db.engine.dispose()  # it shares the test's database; close its connections
+
+
+# --- links are built on PUBLIC_URL, never on the request's Host ------------------------
+
+
+def test_links_never_come_from_the_host_a_request_names(app, people, make_event):
+    """A request whose Host an attacker chose (no trusted-host list, as in development)
+    still gets every absolute link on the public address."""
+    app.config["PUBLIC_URL"] = "https://intake.example.org"
+    token = make_event()
+    client = app.test_client()
+    client.environ_base["HTTP_HOST"] = "attacker.example"
+    assert login(client, "boss@example.org").status_code == 302
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.email == "a@example.org"))
+        event = db.session.scalar(sa.select(Event).where(Event.token == token))
+    page = client.get(f"/admin/users/{user.id}").get_data(as_text=True)
+    made = client.post(
+        f"/admin/users/{user.id}/reset-link?lang=en", data={"csrf_token": csrf_token(page)}
+    ).get_data(as_text=True)
+    event_page = client.get(f"/admin/events/{event.id}").get_data(as_text=True)
+    form_page = client.get("/admin/forms/volunteer").get_data(as_text=True)
+    for html, path in (
+        (made, "/admin/reset/"),
+        (event_page, f"/k/{token}"),
+        (form_page, "/f/volunteer"),
+    ):
+        assert f"https://intake.example.org{path}" in html
+        assert "attacker.example" not in html

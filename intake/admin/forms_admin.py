@@ -213,7 +213,7 @@ def _detail_page(
     embed_urls = [
         (
             d.name,
-            external_url("public.form", _public=True, slug=form_row.slug, embed=1, district=d.slug),
+            external_url("public.form", slug=form_row.slug, embed=1, district=d.slug),
         )
         for d in scope.visible_districts(current_user)
         if d in offered
@@ -230,6 +230,7 @@ def _detail_page(
         sharing_errors=sharing_errors,
         origins_text="\n".join(form_row.embed_origins) if origins_text is None else origins_text,
         embed_urls=embed_urls,
+        public_link=external_url("public.form", slug=form_row.slug),
     )
     return page, status
 

@@ -18,6 +18,7 @@ from wtforms import SelectField, StringField
 
 from intake import audit, i18n, scope
 from intake.admin import bp
+from intake.accounts import AccountError
 from intake.extensions import db
 from intake.invitations import lists, sending
 from intake.storage import invitations as store
@@ -64,7 +65,11 @@ def _list_districts(form: Form, districts):
 
 
 def _base_url() -> str:
-    return current_app.config.get("PUBLIC_URL") or request.host_url
+    """PUBLIC_URL, never the request's Host header (see accounts.external_url)."""
+    base = current_app.config.get("PUBLIC_URL")
+    if not base:
+        raise AccountError("public_url")
+    return base
 
 
 @bp.get("/invitations")

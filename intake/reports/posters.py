@@ -68,7 +68,7 @@ def public_link(spec: LinkSpec) -> str:
         if value:
             params[key] = value
     params.update({k: v for k, v in spec.prefill.items() if v})
-    return external_url("public.form", _public=True, slug=spec.form, **params)
+    return external_url("public.form", slug=spec.form, **params)
 
 
 def message_texts(definition: FormDefinition, link: str, langs: list[str]) -> list[dict]:

@@ -1,6 +1,10 @@
-"""Per-connection database settings (SQLite: WAL, busy timeout, foreign keys)."""
+"""Per-connection database settings (SQLite: WAL, busy timeout, foreign keys), and a new
+SQLite file readable by its owner only."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
@@ -13,6 +17,7 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
+        _create_private(engine.url.database)
         timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
         event.listen(engine, "connect", _sqlite_pragmas(timeout))
 
@@ -29,3 +34,18 @@ def _sqlite_pragmas(timeout_ms: int):
         cursor.close()
 
     return on_connect
+
+
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file as owner-only (0600) before SQLite does (0644 under the
+    usual umask): it holds every answer. SQLite gives its -wal and -shm files the
+    database file's permissions. An existing file is left as the operator set it."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process made it just now
+        pass
