@@ -17,8 +17,8 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField
 
 from intake import audit, i18n, scope
-from intake.admin import bp
 from intake.accounts import AccountError
+from intake.admin import bp
 from intake.extensions import db
 from intake.invitations import lists, sending
 from intake.storage import invitations as store
