@@ -82,6 +82,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "PDF_INLINE_MAX_RESPONSES": 50_000,
         "REPORT_JOB_HOURS": 24,
         "REPORT_FOLDER": None,  # default: instance/reports
+        # /readyz says "disk" (503) when the database's or the PDF folder's disk has
+        # less free space than this.
+        "READY_MIN_FREE_MB": 64,
         # With a Redis URL, background PDF summaries go to an RQ queue that any number of
         # `flask --app intake worker` processes take them from (several app instances);
         # without one, a thread of the web process makes them.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from flask import Flask, current_app, g, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session, url_for
 from flask_babel import refresh
 
 from intake.extensions import babel
@@ -53,7 +53,9 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_context)
     # Globals (not context) so that imported macros can use them too.
     app.jinja_env.globals.update(
-        text_dir=direction, native_name=lambda code: NATIVE_NAMES.get(code, code)
+        text_dir=direction,
+        native_name=lambda code: NATIVE_NAMES.get(code, code),
+        same_page_url=same_page_url,
     )
 
 
@@ -110,6 +112,25 @@ def current_language() -> str:
 def direction(lang: str) -> str:
     """'rtl' for right-to-left languages, else 'ltr'."""
     return "rtl" if lang.split("_")[0] in RTL_LANGUAGES else "ltr"
+
+
+def query_values(args, drop: Iterable[str] = ()) -> dict[str, list[str]]:
+    """A request's query parameters to pass on to `url_for`, without the names that
+    `url_for` would take as its own ("endpoint", "_external", "_scheme", "_anchor", ...):
+    `?endpoint=x` was a 500, `?_scheme=javascript` a link of the attacker's choosing."""
+    skip = set(drop)
+    return {
+        key: args.getlist(key)
+        for key in args
+        if key not in skip and key != "endpoint" and not key.startswith("_")
+    }
+
+
+def same_page_url(**changes: str) -> str:
+    """This page's URL with some query parameters changed (the language switcher)."""
+    values = query_values(request.args, drop=changes)
+    values.update(request.view_args or {})
+    return url_for(request.endpoint, **values, **changes)
 
 
 def _template_context() -> dict[str, object]:

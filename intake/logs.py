@@ -12,9 +12,13 @@ import re
 
 from flask import Flask
 
-_QUERY = re.compile(r"(\"[A-Z]+ [^\"?\s]*)\?[^\"\s]*")
+# Anywhere in the line, not only after a quote: the development server colours request
+# lines (an escape code between the quote and the method) and logs malformed request
+# lines in its error messages ("Bad request syntax ('GET /k/<token> ...')").
+_QUERY = re.compile(r"(/[^\"'?\s]*)\?[^\"'\s]*")
 # Paths that are secrets themselves: password links (and invitation/kiosk links).
-_TOKEN_PATH = re.compile(r"(\"[A-Z]+ /(?:admin/reset|i|k)/)[^\"?\s/]+")
+_TOKEN_PATH = re.compile(r"(/(?:admin/reset|i|k)/)[^\"'?\s/]+")
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class RedactQueryStrings(logging.Filter):
@@ -22,8 +26,9 @@ class RedactQueryStrings(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        redacted = _TOKEN_PATH.sub(r"\1[redacted]", _QUERY.sub(r"\1?[redacted]", message))
-        if redacted != message:
+        plain = _COLOUR.sub("", message)
+        redacted = _TOKEN_PATH.sub(r"\1[redacted]", _QUERY.sub(r"\1?[redacted]", plain))
+        if redacted != plain:  # a line with nothing to cut keeps its colours
             record.msg, record.args = redacted, ()
         return True
 

@@ -260,3 +260,34 @@ def test_full_disk_keeps_the_answers_writes_no_partial_row_and_stores_once_later
         assert response_count(app) == stored + 1
     finally:
         sa.event.remove(sa.engine.Engine, "connect", cap)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MiB file system of its own (tmpfs; needs root, as in CI)."""
+    import subprocess
+
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_not_ready_when_the_disk_is_full(app, small_disk, tmp_path):
+    """The PDF folder on a disk that fills up: ready while there is room, then 503."""
+    app.config.update(REPORT_FOLDER=str(small_disk / "reports"), READY_MIN_FREE_MB=1)
+    client = app.test_client()
+    assert client.get("/readyz").get_json() == {"status": "ready"}
+    with open(small_disk / "filler", "wb") as filler:
+        filler.write(b"\0" * (3 * 1024 * 1024 + 512 * 1024))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "reason": "disk"}
+    assert client.get("/healthz").status_code == 200  # alive all the same
+    (small_disk / "filler").unlink()
+    assert client.get("/readyz").status_code == 200

@@ -43,3 +43,45 @@ def test_password_link_tokens_are_not_logged():
     message = record.getMessage()
     assert "secret" not in message
     assert '"POST /admin/reset/[redacted]?[redacted] HTTP/1.1" 302' in message
+
+
+def test_the_development_server_logs_no_token_even_in_colour(app, monkeypatch, caplog):
+    """The development server colours request lines that are not 200 (an escape code
+    after the quote) and logs malformed request lines in an error message: neither may
+    carry a kiosk, invitation or password token, or a prefilled answer."""
+    import socket
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from werkzeug import serving
+
+    monkeypatch.setattr(serving, "_log_add_style", True)  # as on a developer's terminal
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    server = serving.make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        for path in (
+            "/k/kioskSECRETtoken1?lang=ar",  # 404, yellow
+            "/i/inviteSECRETtoken2",  # 404
+            "/admin/reset/resetSECRETtoken3",  # 404 or 302
+            "/f/volunteer?email=canary-person%40example.org",  # 200
+        ):
+            try:
+                urllib.request.urlopen(base + path).close()  # noqa: S310 - our test server
+            except urllib.error.HTTPError as error:
+                error.close()
+        with socket.create_connection(("127.0.0.1", server.server_port)) as raw:
+            raw.sendall(b"GET /k/rawSECRETtoken4 HTTP/1.1 extra words\r\n\r\n")
+            raw.recv(1024)
+        deadline = time.monotonic() + 5
+        while caplog.text.count("127.0.0.1") < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+    text = caplog.text
+    assert text.count("[redacted]") >= 5, text
+    assert "SECRET" not in text and "canary" not in text

@@ -73,7 +73,7 @@ def link_builder():
         spec, langs, errors = _check(request.args, slug, definition, districts)
         if not errors:
             link = posters.public_link(spec)
-            same = {k: request.args.getlist(k) for k in request.args if k not in ("make", "size")}
+            same = i18n.query_values(request.args, drop=("make", "size"))
             result = {
                 "link": link,
                 "messages": posters.message_texts(definition, link, langs),

@@ -9,7 +9,6 @@ Viewing, changing and deleting a response are audited, never with answer content
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import sqlalchemy as sa
 from flask import Response as HttpResponse
@@ -21,7 +20,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length
 
-from intake import audit, scope
+from intake import audit, i18n, scope
 from intake.admin import bp
 from intake.engine.definition import FormDefinition
 from intake.engine.wtf import build_form, clean_answers, validate_fields
@@ -30,7 +29,7 @@ from intake.extensions import db
 from intake.i18n import NATIVE_NAMES
 from intake.privacy import crypto, rights
 from intake.public.views import new_key, render_form
-from intake.reports.params import LOCAL_TZ, ReportParams
+from intake.reports.params import LOCAL_TZ, ReportParams, read_date
 from intake.storage.districts import municipality_groups
 from intake.storage.forms import all_published, definition_of
 from intake.storage.models import Answer, Form, Municipality, Response
@@ -94,7 +93,7 @@ def responses_list():
         statuses=_status_labels(),
         native_names=NATIVE_NAMES,
         local_tz=LOCAL_TZ,
-        query_args={k: v for k, v in request.args.items() if k != "page" and v},
+        query_args={k: v for k, v in i18n.query_values(request.args, ("page",)).items() if v[0]},
     )
 
 
@@ -116,15 +115,9 @@ def _filters(args, visible, forms: list[Form]) -> tuple[dict, list[str]]:
     out["language"] = args.get("language") or None
     out["source"] = (args.get("source") or "").strip()[:64] or None
     for key in ("from", "to"):
-        value = args.get(key)
-        out[key] = None
-        if value:
-            try:
-                out[key] = date.fromisoformat(value)
-            except ValueError:
-                problems.append(
-                    _("'%(name)s' must be a date written as YYYY-MM-DD, e.g. 2026-01-31.", name=key)
-                )
+        out[key], problem = read_date(args.get(key), key)
+        if problem:
+            problems.append(problem)
     page = args.get("page", "1")
     out["page"] = int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100000 else 1
     return out, problems

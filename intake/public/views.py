@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from pathlib import Path
 
 from flask import (
     abort,
@@ -396,16 +397,29 @@ def healthz():
     return {"status": "ok"}
 
 
+def _written_folders() -> list[Path]:
+    """Where this instance writes: the SQLite database's folder and the PDF folder."""
+    config = current_app.config
+    folders = [Path(config.get("REPORT_FOLDER") or Path(current_app.instance_path) / "reports")]
+    url = db.engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        folders.append(Path(url.database).resolve().parent)
+    return folders
+
+
 @bp.get("/readyz")
 def readyz():
     """Readiness: the database answers and its schema is the one this code expects.
 
     A load balancer sends no traffic to an instance that answers 503 here (for
-    example while a deployment's `db upgrade` has not run yet). No details leak.
+    example while a deployment's `db upgrade` has not run yet, or its disk is full).
+    No details leak.
     """
-    from intake.storage.schema import schema_problem
+    from intake.storage.schema import disk_problem, schema_problem
 
-    problem = schema_problem()
+    problem = schema_problem() or disk_problem(
+        _written_folders(), int(current_app.config["READY_MIN_FREE_MB"]) * 1024 * 1024
+    )
     if problem:
         return {"status": "unavailable", "reason": problem}, 503, {"Retry-After": "30"}
     return {"status": "ready"}

@@ -9,6 +9,12 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 
 APPENDICES = ("none", "text", "roster")
+#: Dates a period may name. Wide enough for any real question (no response is older
+#: than the product), narrow enough that a period's edges in local time and UTC stay
+#: inside what Python and the databases can represent (0001-01-01 and 9999-12-31 did
+#: not: OverflowError, a 500).
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
 REPORT_LANGUAGES = ("de", "en")
 LOCAL_TZ = ZoneInfo("Europe/Berlin")
 
@@ -67,16 +73,31 @@ def parse(
 
 
 def _date(value: str | None, name: str, problems: list[str]) -> date | None:
-    """Read an optional YYYY-MM-DD date."""
+    """Read an optional YYYY-MM-DD date; a problem is added to `problems`."""
+    day, problem = read_date(value, name)
+    if problem:
+        problems.append(problem)
+    return day
+
+
+def read_date(value: str | None, name: str) -> tuple[date | None, str | None]:
+    """An optional YYYY-MM-DD date between EARLIEST and LATEST, or why it is not one."""
     if not value:
-        return None
+        return None, None
     try:
-        return date.fromisoformat(value) if len(value) == 10 else _bad()
+        day = date.fromisoformat(value) if len(value) == 10 and value.isascii() else _bad()
     except ValueError:
-        problems.append(
-            _("'%(name)s' must be a date written as YYYY-MM-DD, e.g. 2026-01-31.", name=name)
+        return None, _(
+            "'%(name)s' must be a date written as YYYY-MM-DD, e.g. 2026-01-31.", name=name
         )
-        return None
+    if not EARLIEST <= day <= LATEST:
+        return None, _(
+            "'%(name)s' must be a date between %(earliest)s and %(latest)s.",
+            name=name,
+            earliest=EARLIEST.isoformat(),
+            latest=LATEST.isoformat(),
+        )
+    return day, None
 
 
 def _bad() -> date:

@@ -1,7 +1,9 @@
-"""Whether the database can serve this version of the code (for /readyz)."""
+"""Whether the database can serve this version of the code, and the disk can take what
+it writes (for /readyz)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,4 +32,15 @@ def schema_problem() -> str | None:
         return "database"
     if current != expected_heads():
         return "migrations"
+    return None
+
+
+def disk_problem(folders: list[Path], min_free_bytes: int) -> str | None:
+    """'disk' when a folder the app writes to (the SQLite database's, the PDF folder) has
+    less than `min_free_bytes` free: a full disk refuses every submission, so the load
+    balancer should send people to an instance that can store them."""
+    for folder in folders:
+        existing = next((p for p in (folder, *folder.parents) if p.is_dir()), None)
+        if existing is not None and shutil.disk_usage(existing).free < min_free_bytes:
+            return "disk"
     return None
