@@ -57,6 +57,10 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # answer and asks to send again later. Generous, as a shelter or an office
         # shares one address. "" turns it off.
         "SUBMIT_LIMIT_PER_ADDRESS": "100 per 10 minutes",
+        # New answers one event's kiosks may store, all its tablets together (a busy
+        # evening brings a few hundred in hours); a stolen kiosk link cannot flood the
+        # database. "" turns it off. See intake/public/queue.py.
+        "KIOSK_LIMIT_PER_EVENT": "600 per 10 minutes",
         "RATELIMIT_STORAGE_URI": "memory://",
         # Redis gone: each process counts in memory until it answers again, rather than
         # refusing every login (Flask-Limiter); public submissions are then not limited.
@@ -141,6 +145,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         )
     app.config["SECRET_KEY_FALLBACKS"] = fallbacks
     check_limit("SUBMIT_LIMIT_PER_ADDRESS", app.config["SUBMIT_LIMIT_PER_ADDRESS"])
+    check_limit("KIOSK_LIMIT_PER_EVENT", app.config["KIOSK_LIMIT_PER_EVENT"])
     if not development and not app.testing:
         check_public_url(app)
     if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -88,8 +88,28 @@ def _database_unavailable(exc: Exception):
         pass
     cause = getattr(exc, "orig", None) or exc
     current_app.logger.error("database unavailable: %s", type(cause).__name__)
+    if request.method == "POST" and request.endpoint in RESEND_ENDPOINTS:
+        return _resend_page()
     body, status = render_error(503)
     return body, status, {"Retry-After": "60"}
+
+
+#: Respondent pages whose POST carries answers (a public link, a personal invitation).
+RESEND_ENDPOINTS = ("public.form", "public.invitation")
+
+
+def _resend_page():
+    """A form sent while the database was gone: its answers, its key and its token come
+    back as hidden fields with one "Send again" button to the same address. No form
+    definition is needed (it is in the database too), so the person never retypes."""
+    fields = [(name, value) for name, value in request.form.items(multi=True) if name != "nav"]
+    page = render_template(
+        "errors/resend.html",
+        fields=fields,
+        nav=request.form.get("nav", "send"),
+        action=request.full_path.rstrip("?"),
+    )
+    return page, 503, {"Retry-After": "60", "Cache-Control": "no-store"}
 
 
 def _data_keys_missing(exc: Exception):

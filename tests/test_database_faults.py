@@ -291,3 +291,40 @@ def test_not_ready_when_the_disk_is_full(app, small_disk, tmp_path):
     assert client.get("/healthz").status_code == 200  # alive all the same
     (small_disk / "filler").unlink()
     assert client.get("/readyz").status_code == 200
+
+
+def test_the_database_gone_at_send_gives_the_answers_back_to_send_again(app, client):
+    """The page was loaded, then the database went away before "send" (another instance
+    of the app, same secret, whose database does not answer). The person gets a page in
+    their language holding every answer and the same key; sending it once the database
+    is back stores the response once."""
+    from intake import create_app
+    from tests.conftest import NEWCOMER_ANSWERS_BK
+
+    page = client.get("/f/newcomer?lang=ar").get_data(as_text=True)
+    data = form_payload(page, dict(NEWCOMER_ANSWERS_BK, name="سمير <b>"))
+    cut = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "DATABASE_URL": "postgresql+psycopg://intake@127.0.0.1:1/intake",
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
+    gone = cut.test_client()
+    gone.set_cookie("session", client.get_cookie("session").value)
+    refused = gone.post("/f/newcomer?lang=ar", data=data)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "60"
+    html = refused.get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert 'action="/f/newcomer?lang=ar"' in html
+    assert f'name="idempotency_key" value="{data["idempotency_key"]}"' in html
+    assert 'value="سمير &lt;b&gt;"' in html  # escaped, never markup
+    assert response_count(app) == 0
+    kept = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    kept = {k: v.replace("&lt;", "<").replace("&gt;", ">") for k, v in kept.items()}
+    assert kept["name"] == "سمير <b>" and kept["municipality"] == "stadt-bad-kreuznach"
+    again = client.post("/f/newcomer?lang=ar", data={**kept, "nav": "send"})
+    assert again.status_code == 303
+    assert client.post("/f/newcomer?lang=ar", data={**kept, "nav": "send"}).status_code == 303
+    assert response_count(app) == 1
