@@ -31,6 +31,7 @@
         });
       });
     }
+    rememberSentForms(form);
     // A summary made in the background: follow its progress without reloading, and
     // offer the download when it is ready. (Without JavaScript the page reloads.)
     var job = document.querySelector("[data-job-status]");
@@ -54,4 +55,51 @@
       window.setTimeout(poll, 1000);
     }
   });
+
+  // Back from the receipt, the browser loads the form page again, with a new key: the
+  // same answers sent again would be a second response. So the key of a page that was
+  // sent is kept for this tab (sessionStorage), and a page reached through the history
+  // gets it back, with a notice: sending it again shows the same receipt.
+  function rememberSentForms(form) {
+    var store;
+    try {
+      store = window.sessionStorage;
+      store.getItem("probe");
+    } catch (error) {
+      return; // storage blocked (some embedded frames): nothing to remember
+    }
+    var receipt = document.querySelector(".receipt .reference bdi");
+    if (receipt && /\/thanks$/.test(window.location.pathname)) {
+      var sentPath = window.location.pathname.replace(/\/thanks$/, "");
+      var pending = store.getItem("intake-pending:" + sentPath);
+      if (pending) {
+        store.setItem("intake-sent:" + sentPath, JSON.stringify({
+          key: pending, reference: receipt.textContent.trim()
+        }));
+        store.removeItem("intake-pending:" + sentPath);
+      }
+      return;
+    }
+    var key = form && form.querySelector("input[name=idempotency_key]");
+    var notice = document.querySelector("[data-sent-notice]");
+    if (!key || !notice) {
+      return;
+    }
+    var path = new URL(form.action, window.location.href).pathname;
+    form.addEventListener("submit", function (event) {
+      var nav = event.submitter && event.submitter.name === "nav" ? event.submitter.value : "send";
+      if (nav === "send") {
+        store.setItem("intake-pending:" + path, key.value);
+      }
+    });
+    var entry = window.performance && performance.getEntriesByType
+      ? performance.getEntriesByType("navigation")[0] : null;
+    var sent = store.getItem("intake-sent:" + path);
+    if (entry && entry.type === "back_forward" && sent) {
+      sent = JSON.parse(sent);
+      key.value = sent.key;
+      notice.querySelector("[data-sent-reference]").textContent = sent.reference;
+      notice.hidden = false;
+    }
+  }
 })();

@@ -106,3 +106,43 @@ def test_switching_language_mid_form_keeps_answers(live_server, browser):
     assert form.lang == "ar"
     assert "اسم العائلة" not in form.error_summary  # answered, so no error for it
     context.close()
+
+
+def test_back_from_the_receipt_then_send_again_stores_nothing_new(
+    app, live_server, browser, screenshots
+):
+    """The browser's Back button from the receipt brings the form page again (loaded anew:
+    it is never cached). It gets the key it was sent with and says so; sending it again
+    shows the same receipt and stores no second response. A fresh form is one link away."""
+    from tests.browser.test_screenshots import _send_newcomer_form
+
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    _send_newcomer_form(page, live_server, "ar")
+    first = page.locator(".reference").inner_text().strip()
+    page.go_back()
+    page.wait_for_load_state("load")
+    notice = page.locator("[data-sent-notice]")
+    notice.wait_for(state="visible")
+    assert first in notice.inner_text()
+    page.screenshot(path=screenshots / "back-after-sending-ar.png", full_page=True)
+    for field, value in (("#adults", "2"), ("#children", "1"), ("#name", "Samir")):
+        page.fill(field, value)  # whatever the browser restored, the same answers again
+    for box in ("#needs-1", "#languages-1", "#german_level-2", "#contact_method-1", "#consent"):
+        page.check(box)
+    page.select_option("#municipality", "budenheim")
+    page.locator("button[value=send]").click()
+    page.wait_for_selector(".reference")
+    assert page.locator(".reference").inner_text().strip() == first
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 1
+    page.go_back()
+    page.wait_for_load_state("load")
+    page.locator("[data-sent-notice] a").click()  # another person: an empty form
+    page.wait_for_load_state("load")
+    assert page.locator("[data-sent-notice]").is_hidden()
+    _send_newcomer_form(page, live_server, "ar")
+    assert page.locator(".reference").inner_text().strip() != first
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 2
+    context.close()
