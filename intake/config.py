@@ -111,6 +111,10 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": True,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "SQLITE_BUSY_TIMEOUT_MS": 15000,
+        # PostgreSQL: seconds to wait for a connection (new or from the pool), and the
+        # longest a statement may run (ms), so a silent server gives a 503 quickly.
+        "DATABASE_CONNECT_TIMEOUT": 5,
+        "DATABASE_STATEMENT_TIMEOUT_MS": 15000,
         "SHOW_DEMO_PASSWORDS": False,
     }
 
@@ -155,6 +159,26 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    if str(app.config["DATABASE_URL"]).startswith("postgresql"):
+        _bound_database_waits(app)
+
+
+def _bound_database_waits(app: Flask) -> None:
+    """A database server that accepts connections and then never answers must cost a
+    request seconds, not minutes: without these a request waited 95 s and gunicorn's
+    worker timeout never fired. Connecting and handing out a pooled connection wait
+    DATABASE_CONNECT_TIMEOUT seconds at most; the statement timeout is set per
+    connection (storage/engine_events.py); a connection whose packets stop being
+    acknowledged is given up by the kernel after the TCP user timeout."""
+    seconds = int(app.config["DATABASE_CONNECT_TIMEOUT"])
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    connect_args = dict(options.get("connect_args", {}))
+    connect_args.setdefault("connect_timeout", seconds)
+    connect_args.setdefault("tcp_user_timeout", seconds * 1000)
+    options["connect_args"] = connect_args
+    options.setdefault("pool_timeout", seconds)
+    options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def check_public_url(app: Flask) -> None:

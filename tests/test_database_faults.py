@@ -147,15 +147,16 @@ def test_a_database_server_that_does_not_answer_gives_a_503_in_the_persons_langu
         }
     )
     browser = app.test_client()
-    for method, path in [
-        ("GET", "/f/volunteer?lang=ar&district=mainz-bingen"),
-        ("POST", "/f/volunteer?lang=ar"),
+    for method, path, title in [
+        ("GET", "/f/volunteer?lang=ar&district=mainz-bingen", "غير متاح مؤقتًا"),
+        # Answers sent meanwhile come back to be sent again (the resend page).
+        ("POST", "/f/volunteer?lang=ar", "لم يتم حفظ إجاباتك بعد"),
     ]:
         response = browser.open(path, method=method, data={"first_name": "Amira"})
         html = response.get_data(as_text=True)
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "60"
-        assert '<html lang="ar" dir="rtl">' in html and "غير متاح مؤقتًا" in html
+        assert '<html lang="ar" dir="rtl">' in html and title in html
     assert browser.get("/readyz").get_json() == {"status": "unavailable", "reason": "database"}
     assert browser.get("/healthz").status_code == 200
 
@@ -328,3 +329,38 @@ def test_the_database_gone_at_send_gives_the_answers_back_to_send_again(app, cli
     assert again.status_code == 303
     assert client.post("/f/newcomer?lang=ar", data={**kept, "nav": "send"}).status_code == 303
     assert response_count(app) == 1
+
+
+def test_a_database_server_that_accepts_but_never_answers_gives_a_503_in_seconds():
+    """A server that takes the TCP connection and then says nothing (a hung database, a
+    firewall that swallows packets): the person gets the 503 page after the connect
+    timeout, not after minutes."""
+    import secrets
+    import socket
+    import time
+
+    from intake import create_app
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # accepted by the kernel, never read, never answered
+    port = silent.getsockname()[1]
+    try:
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "DATABASE_URL": f"postgresql+psycopg://intake@127.0.0.1:{port}/intake",
+                "DATABASE_CONNECT_TIMEOUT": 2,
+                "SESSION_COOKIE_SECURE": False,
+            }
+        )
+        started = time.monotonic()
+        response = app.test_client().get("/f/volunteer?lang=uk")
+        took = time.monotonic() - started
+        assert response.status_code == 503
+        assert '<html lang="uk"' in response.get_data(as_text=True)
+        assert took < 10, f"{took:.1f} s"
+        assert app.test_client().get("/healthz").status_code == 200
+    finally:
+        silent.close()

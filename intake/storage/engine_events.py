@@ -16,10 +16,27 @@ def init_app(app: Flask) -> None:
     """Attach connection hooks to the app's engine."""
     with app.app_context():
         engine = db.engine
+    if engine.dialect.name == "postgresql":
+        event.listen(
+            engine, "connect", _statement_timeout(int(app.config["DATABASE_STATEMENT_TIMEOUT_MS"]))
+        )
     if engine.dialect.name == "sqlite":
         _create_private(engine.url.database)
         timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
         event.listen(engine, "connect", _sqlite_pragmas(timeout))
+
+
+def _statement_timeout(timeout_ms: int):
+    """Return a connect hook: PostgreSQL ends a statement that runs longer."""
+
+    def on_connect(dbapi_connection, _record) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {int(timeout_ms)}")
+        dbapi_connection.autocommit = autocommit
+
+    return on_connect
 
 
 def _sqlite_pragmas(timeout_ms: int):
