@@ -6,6 +6,8 @@ A reset link is a signed token holding the user id and a fingerprint of the curr
 password hash. Setting a password changes the hash, so a link works once; it also
 expires after RESET_LINK_HOURS. A new account starts with an unusable random password
 and a reset link, so no administrator ever knows another person's password.
+A password someone chooses must pass intake.passwords.weakness (length, not the email,
+not guessable); AccountError's code then says why ("short", "long", "email", "guessable").
 Every password change renews the user's session nonce: all other sessions of the
 user (a copied cookie included) end at once.
 """
@@ -22,7 +24,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from intake import config
 from intake.extensions import db
-from intake.passwords import hash_password
+from intake.passwords import hash_password, weakness
 from intake.storage.models import District, User, new_nonce
 
 _RESET_SALT = "intake.password-reset"
@@ -58,6 +60,8 @@ def create(email: str, role: str, districts: list[District], password: str | Non
         raise AccountError("exists")
     if role != "admin" and not districts:
         raise AccountError("districts")
+    if password is not None:
+        check_password(password, email)
     user = User(
         email=email,
         role=role,
@@ -110,8 +114,16 @@ def _other_active_admins(user: User) -> int:
     )
 
 
+def check_password(password: str, email: str) -> None:
+    """Refuse a new password that is too short, too long, the email, or guessable."""
+    problem = weakness(password, email)
+    if problem:
+        raise AccountError(problem)
+
+
 def set_password(user: User, password: str) -> None:
-    """Store a new password and end every session of the user."""
+    """Store a new (acceptable) password and end every session of the user."""
+    check_password(password, user.email)
     user.password_hash = hash_password(password)
     user.session_nonce = new_nonce()
     db.session.commit()

@@ -52,6 +52,10 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         # client address; the address limit is higher because an office shares one.
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
         "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
+        # Logins from a browser where the account logged in before (a signed cookie)
+        # skip the two limits above and have this one, per browser and account: an
+        # outsider's wrong passwords cannot lock the owner out (admin/auth.py).
+        "LOGIN_LIMIT_PER_DEVICE": "20 per 15 minutes",
         # New responses stored through public links per client address (a kiosk and a
         # personal invitation do not count); over it, the form comes back with every
         # answer and asks to send again later. Generous, as a shelter or an office

@@ -101,11 +101,11 @@ def test_admin_needs_no_district_and_twelve_characters_are_enough(app, cli, auth
         "--role",
         "admin",
         "--password-stdin",
-        input="123456789012\r\n",
+        input="kx7Rw2mQp9Lz\r\n",
     )
     assert result.exit_code == 0, result.output
     assert result.output == "Created admin admin@example.org for all districts.\n"
-    assert auth.login("admin@example.org", "123456789012").status_code == 302
+    assert auth.login("admin@example.org", "kx7Rw2mQp9Lz").status_code == 302
 
 
 @pytest.mark.parametrize(

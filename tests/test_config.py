@@ -147,9 +147,10 @@ def test_production_answers_only_to_the_public_host_unless_told_more(tmp_path):
     assert client.get("/healthz", base_url="https://intake.example.org").status_code == 200
     assert client.get("/healthz", base_url="https://evil.example").status_code == 400
     both = ["intake.example.org", "intake.kreis-mainz-bingen.de"]
-    assert make_app(tmp_path, SECRET_KEY=STRONG_KEY, TRUSTED_HOSTS=both).config[
-        "TRUSTED_HOSTS"
-    ] == both
+    assert (
+        make_app(tmp_path, SECRET_KEY=STRONG_KEY, TRUSTED_HOSTS=both).config["TRUSTED_HOSTS"]
+        == both
+    )
     development = make_app(tmp_path, SECRET_KEY=STRONG_KEY, ENVIRONMENT="development")
     assert development.config["TRUSTED_HOSTS"] is None  # localhost and 127.0.0.1 alike
 
@@ -184,9 +185,7 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
             upgrade(directory=app.extensions["migrate"].directory)
             db.session.execute(sa.text("CREATE TABLE probe (x)"))  # the WAL now exists
             db.session.commit()
-            modes = {
-                p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.glob("new.sqlite3*")
-            }
+            modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.glob("new.sqlite3*")}
             db.session.remove()
             db.engine.dispose()
     finally:

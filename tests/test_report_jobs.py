@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from intake.extensions import db
 from intake.storage.models import AuditEvent, ReportJob
-from tests.conftest import VOLUNTEER_ANSWERS
+from tests.conftest import VOLUNTEER_ANSWERS, sqlite_only
 
 
 @pytest.fixture
@@ -225,3 +225,141 @@ def test_with_redis_a_worker_process_makes_the_summary(
 def test_worker_without_redis_says_what_to_set(runner):
     result = runner.invoke(args=["worker", "--burst"])
     assert result.exit_code == 2 and "set INTAKE_REDIS_URL" in result.output
+
+
+@sqlite_only
+def test_a_job_whose_database_is_away_for_a_while_is_tried_again_and_finishes(
+    tmp_path, database_url, create_user
+):
+    """The database is locked by someone else when the job starts (as when it restarts):
+    the job waits, tries again and makes the PDF, instead of staying "running"."""
+    import sqlite3
+    import threading
+
+    from intake import create_app
+    from intake.reports import jobs
+    from tests.conftest import AuthActions, app_config, close_database, form_payload
+
+    app = create_app(
+        app_config(tmp_path, database_url, SQLITE_BUSY_TIMEOUT_MS=100, JOB_RETRY_SECONDS=0.3)
+    )
+    app.config["PDF_INLINE_MAX_ROWS"] = 0
+    client = app.test_client()
+    try:
+        create_user("mz@example.org", districts=("mainz-bingen",))
+        AuthActions(client).login("mz@example.org")
+        page = client.get("/f/volunteer").get_data(as_text=True)
+        client.post("/f/volunteer", data=form_payload(page, VOLUNTEER_ANSWERS))
+        hold = threading.Event()
+        jobs._executor.submit(hold.wait, 30)  # the job waits behind this in the thread
+        response = client.get("/admin/reports/mainz-bingen/volunteer.pdf?lang=en")
+        job_url = response.headers["Location"]
+        locker = sqlite3.connect(database_url[0].removeprefix("sqlite:///"), timeout=5)
+        locker.execute("BEGIN EXCLUSIVE")  # nobody else may write now
+        hold.set()
+        time.sleep(1.0)  # the job's first tries meet the lock
+        locker.rollback()
+        locker.close()
+        status = wait_for(client, job_url, seconds=30)
+        assert status["state"] == "done"
+    finally:
+        close_database(app)
+
+
+class _Forward:
+    """A TCP forwarder on 127.0.0.1:`port` to Redis, started when the test says so."""
+
+    def __init__(self, port: int, target: tuple[str, int]) -> None:
+        import socketserver
+        import threading
+
+        forward = self
+
+        class Pipe(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                import socket
+
+                upstream = socket.create_connection(target)
+                forward.sockets += [upstream, self.request]
+
+                def pump(source, sink):
+                    try:
+                        while data := source.recv(65536):
+                            sink.sendall(data)
+                    except OSError:
+                        pass
+                    finally:
+                        sink.close()
+
+                back = threading.Thread(target=pump, args=(upstream, self.request), daemon=True)
+                back.start()
+                pump(self.request, upstream)
+                back.join(timeout=5)
+
+        socketserver.ThreadingTCPServer.allow_reuse_address = True
+        self.sockets: list = []
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", port), Pipe)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        for sock in self.sockets:
+            sock.close()
+
+
+@pytest.mark.skipif(REDIS is None, reason="no Redis at 127.0.0.1:6379 (INTAKE_TEST_REDIS_URL)")
+def test_a_worker_started_before_its_redis_waits_for_it(app, database_url):
+    """Redis not there yet when the worker starts (boot order, a Redis restart): the
+    worker says so and waits, and works once Redis answers, instead of exiting."""
+    import os
+    import secrets
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    redis = urlsplit(REDIS)
+    env = {
+        **os.environ,
+        "INTAKE_ENVIRONMENT": "production",
+        "INTAKE_PUBLIC_URL": "http://127.0.0.1",
+        "INTAKE_SECRET_KEY": app.config["SECRET_KEY"],
+        "INTAKE_DATABASE_URL": database_url[0],
+        "INTAKE_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "INTAKE_REPORT_QUEUE": f"test-reports-{secrets.token_hex(4)}",
+        "INTAKE_WORKER_RETRY_SECONDS": "0.3",
+    }
+    flask = str(Path(sys.executable).parent / "flask")
+    worker = subprocess.Popen(
+        [flask, "--app", "intake", "worker", "--burst"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    forward = None
+    try:
+        waiting = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(waiting) < 2:  # it says so, twice
+            line = worker.stdout.readline()
+            if not line:
+                break
+            if "Redis does not answer; trying again" in line:
+                waiting.append(line)
+        assert len(waiting) == 2 and worker.poll() is None  # still there, still waiting
+        forward = _Forward(port, (redis.hostname, redis.port or 6379))
+        output, _ = worker.communicate(timeout=60)  # burst: the queue is empty, so it ends
+        assert worker.returncode == 0, output[-2000:]
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate()
+        if forward is not None:
+            forward.close()

@@ -25,8 +25,16 @@ from intake.admin import bp
 from intake.admin.forms import EventForm
 from intake.extensions import db
 from intake.public.queue import submit_queued
-from intake.storage.events import EventError, create_event, events_in, new_token, set_pin
-from intake.storage.forms import all_published, offered_districts
+from intake.storage.events import (
+    FORM_PROBLEMS,
+    EventError,
+    create_event,
+    events_in,
+    new_token,
+    set_active,
+    set_pin,
+)
+from intake.storage.forms import all_published, availability, offered_districts
 from intake.storage.models import Event, Form, Response
 
 #: A saved queue file is a few hundred answers at most; anything far larger is not one.
@@ -68,10 +76,11 @@ def _event_form() -> EventForm:
     form.district.choices = [(d.slug, d.name) for d in districts]
     if len(districts) == 1 and request.method == "GET":
         form.district.data = districts[0].slug
+    # Only forms that take answers (or will: opening later) can be on a kiosk.
     form.forms.choices = [
         (f.slug, definition.title(i18n.current_language()).text)
         for f, _version, definition in all_published()
-        if f.status != "draft"
+        if availability(f) not in FORM_PROBLEMS
     ]
     form.languages.choices = [
         (code, i18n.NATIVE_NAMES.get(code, code)) for code in i18n.ui_languages()
@@ -113,16 +122,31 @@ def event_new():
             db.session.flush()
         except EventError as exc:
             db.session.rollback()
-            if exc.code == "form_district":
-                form.forms.errors = [
-                    _("The form %(form)s is not offered in this district.", form=exc.detail)
-                ]
+            message = _form_message(exc)
+            if message:
+                form.forms.errors = [message]
             else:
                 form.name.errors = [_("Please check this answer.")]
         else:
             audit.record("event.create", current_user, f"event:{event.id}")
             return redirect(url_for("admin.event_detail", event_id=event.id), code=303)
     return render_template("admin/event_form.html", form=form), 422
+
+
+def _form_message(exc: EventError) -> str | None:
+    """What is wrong with one of the chosen forms, or None when the error is not a form's."""
+    slug = exc.detail
+    if exc.code == "form_district":
+        return _("The form %(form)s is not offered in this district.", form=slug)
+    if exc.code == "form_unknown":
+        return _("The form %(form)s has no published version.", form=slug)
+    if exc.code == "form_draft":
+        return _("The form %(form)s is a draft: publish it first.", form=slug)
+    if exc.code == "form_closed":
+        return _("The form %(form)s is closed: open it again first.", form=slug)
+    if exc.code == "form_ended":
+        return _("The form %(form)s is past its closing date and takes no more answers.", form=slug)
+    return None
 
 
 @bp.get("/events/<int:event_id>")
@@ -167,7 +191,13 @@ def event_active(event_id: int):
     """Close the event's kiosk (its tablets show "closed"), or open it again."""
     _require_staff()
     event = _visible_event(event_id)
-    event.active = request.form.get("active") == "1"
+    try:
+        set_active(event, request.form.get("active") == "1")
+    except EventError as exc:
+        db.session.rollback()
+        audit.record("event.open", current_user, f"event:{event.id}", outcome="refused")
+        flash(_form_message(exc) or _("Please check this answer."))
+        return redirect(url_for("admin.event_detail", event_id=event.id), code=303)
     db.session.commit()
     audit.record("event.open" if event.active else "event.close", current_user, f"event:{event.id}")
     flash(_("The kiosk is open.") if event.active else _("The kiosk is closed."))
@@ -225,6 +255,8 @@ def event_import(event_id: int):
             str(item.get("form", "")),
             str(item.get("lang", "")),
             MultiDict(parse_qsl(str(item.get("body", "")), keep_blank_values=True)),
+            # What the tablets were given: taken after closing too (docs/kiosk.md).
+            imported=True,
         )
         tally[outcome.status if outcome.acknowledged else "refused"] += 1
     audit.record(
@@ -259,7 +291,7 @@ def _read_queue_file(upload, event: Event) -> tuple[str | None, list[dict]]:
         return _("This file is too large to be a tablet's saved answers."), []
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: [[[[...]]]]
         return _("This is not a file of saved answers from a kiosk tablet."), []
     if (
         not isinstance(data, dict)

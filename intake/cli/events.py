@@ -116,6 +116,12 @@ def create(
             "name": "the name must be 1 to 200 characters",
             "form_district": f"the form '{exc.detail}' is not offered in {district}",
             "form_unknown": f"the form '{exc.detail}' has no published version",
+            "form_draft": f"the form '{exc.detail}' is a draft: publish it first "
+            "(on its page in the back office)",
+            "form_closed": f"the form '{exc.detail}' is closed: open it again first "
+            "(on its page in the back office)",
+            "form_ended": f"the form '{exc.detail}' is past its closing date and takes "
+            "no more answers",
         }
         raise click.UsageError(messages.get(exc.code, exc.code)) from None
     try:

@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 
 from intake import accounts, audit
 from intake.extensions import db
-from intake.passwords import password_problem
+from intake.passwords import PROBLEMS
 from intake.storage.districts import by_slug
 from intake.storage.models import User
 
@@ -52,7 +52,12 @@ def create(
     if password_stdin == link:
         raise click.UsageError("give either --password-stdin (and pipe the password in) or --link")
     password = _read_password() if password_stdin else None
-    user = accounts.create(email, role, found, password)
+    try:
+        user = accounts.create(email, role, found, password)
+    except accounts.AccountError as exc:
+        if exc.code not in PROBLEMS:
+            raise
+        raise click.UsageError(PROBLEMS[exc.code]) from None
     audit.record("user.create", None, f"user:{user.id} role={role}")
     click.echo(f"Created {role} {email} for {', '.join(d.slug for d in found) or 'all districts'}.")
     if link:
@@ -60,11 +65,8 @@ def create(
 
 
 def _read_password() -> str:
-    password = sys.stdin.readline().rstrip("\r\n")
-    problem = password_problem(password)
-    if problem:
-        raise click.UsageError(problem)
-    return password
+    """One line of standard input; intake.accounts judges it (PROBLEMS say why not)."""
+    return sys.stdin.readline().rstrip("\r\n")
 
 
 def _account(email: str) -> User:
@@ -137,6 +139,9 @@ def reset_link(email: str) -> None:
 def set_password(email: str, password_stdin: bool) -> None:
     """Set a password (read from standard input) and end every session of the account."""
     user = _account(email)
-    accounts.set_password(user, _read_password())
+    try:
+        accounts.set_password(user, _read_password())
+    except accounts.AccountError as exc:
+        raise click.UsageError(PROBLEMS[exc.code]) from None
     audit.record("user.password_reset", None, f"user:{user.id}")
     click.echo(f"New password set for {user.email}; its sessions have ended.")

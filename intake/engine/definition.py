@@ -19,7 +19,13 @@ from typing import Any
 import yaml
 from flask_babel import gettext
 
-from intake.engine.expressions import ExpressionError, parse, references, uses
+from intake.engine.expressions import (
+    ExpressionError,
+    parse,
+    pattern_problems,
+    references,
+    uses,
+)
 
 FIELD_TYPES = (
     "text",
@@ -90,6 +96,9 @@ FIELD_KEYS = {
 #: sets the languages volunteers offer against the languages newcomers speak, per district.
 REPORT_LANGUAGE_ROLES = ("offered", "needed")
 DEFAULT_MAX_LENGTH = {"text": 200, "textarea": 4000, "email": 254, "phone": 40}
+#: Longest `max_length`: every expression reads answers cut to it, so it also bounds the
+#: text an author's regex() pattern runs over (about 0.3 s for the worst RE2 pattern).
+MAX_LENGTH_LIMIT = 10_000
 
 
 class DefinitionError(Exception):
@@ -120,6 +129,9 @@ def load_file(path: str | Path) -> dict[str, Any]:
             raise DefinitionError(source, ["unsupported file type; use .yaml, .yml or .json"])
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise DefinitionError(source, [f"not valid YAML/JSON: {_syntax_location(exc)}"]) from None
+    except RecursionError:
+        # Lists or mappings nested thousands deep: no form is shaped like that.
+        raise DefinitionError(source, ["the file is nested too deeply to be a form"]) from None
     return validate(raw, source)
 
 
@@ -272,6 +284,8 @@ def _field(
         max_length = field.get("max_length", DEFAULT_MAX_LENGTH[ftype])
         if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 1:
             problems.append(f"{where}: 'max_length' must be a positive whole number")
+        elif max_length > MAX_LENGTH_LIMIT:
+            problems.append(f"{where}: 'max_length' may be at most {MAX_LENGTH_LIMIT} characters")
         out["max_length"] = max_length
     elif "max_length" in field:
         problems.append(f"{where}: only text, textarea, email and phone have 'max_length'")
@@ -350,10 +364,12 @@ def _expression(value: Any, where: str, problems: list[str]) -> str | None:
         problems.append(f'{where} must be an expression such as "${{age}} >= 18"')
         return None
     try:
-        parse(value)
+        tree = parse(value)
     except ExpressionError as exc:
         problems.append(f"{where}: {exc}")
         return None
+    # A pattern RE2 cannot run matches nothing at run time: say so now, not to respondents.
+    problems.extend(f"{where}: {problem}" for problem in pattern_problems(tree))
     return value.strip()
 
 

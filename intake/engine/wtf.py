@@ -42,6 +42,8 @@ from intake.engine.definition import FieldDef, FormDefinition
 
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 PHONE_REGION = "DE"
+#: Longest answer of a field without its own `max_length` (hidden, numbers, dates, choices).
+DEFAULT_LIMIT = 200
 
 
 class PublicForm(FlaskForm):
@@ -111,7 +113,7 @@ def _make_field(fdef: FieldDef, lang: str, municipalities) -> Field:
     validators: list[Any] = [Optional()]
     kind = fdef.type
     if kind in ("text", "email", "phone", "integer", "decimal", "date", "hidden"):
-        limit = fdef.raw.get("max_length") or 200
+        limit = answer_limit(fdef)
         if kind == "integer":
             checks = [Integer(fdef.raw.get("min"), fdef.raw.get("max"))]
         elif kind == "decimal":
@@ -200,6 +202,11 @@ def _strip(value: Any) -> Any:
     return value
 
 
+def answer_limit(fdef: FieldDef) -> int:
+    """The most characters an answer to `fdef` may have (MaxLength checks text against it)."""
+    return fdef.raw.get("max_length") or DEFAULT_LIMIT
+
+
 def _is_empty(data: Any) -> bool:
     return data is None or data == "" or data == [] or data is False
 
@@ -208,7 +215,13 @@ def _is_empty(data: Any) -> bool:
 
 
 def raw_answers(form: PublicForm) -> dict[str, list[str]]:
-    """What was entered, as lists of strings per field (before the format checks)."""
+    """What was entered, as lists of strings per field (before the format checks).
+
+    Every expression reads the answers from here, so each value is cut to the field's
+    length limit and a multiple choice to as many values as it offers, as the browser's
+    `maxlength` does: an author's pattern never runs over more than a field can hold.
+    A longer answer is refused by its own format check (MaxLength, OneOf) anyway.
+    """
     out: dict[str, list[str]] = {}
     for fdef in form.definition.answer_fields:
         field = form[fdef.name]
@@ -216,25 +229,31 @@ def raw_answers(form: PublicForm) -> dict[str, list[str]]:
         if fdef.type == "consent":
             values = ["yes"] if data else []
         elif isinstance(data, list):
-            values = [v for v in data if v]
+            values = [v for v in data if v][: len(fdef.choices)]
         else:
             values = [str(data)] if data not in (None, "") else []
         if values:
-            out[fdef.name] = values
+            limit = answer_limit(fdef)
+            out[fdef.name] = [value[:limit] for value in values]
     return out
 
 
 def validate_fields(form: PublicForm, fields: Iterable[FieldDef]) -> bool:
     """Check `fields` (a page, or the whole form) with their conditions; True when all pass.
 
-    Runs WTForms' checks of each answer's format and the CSRF token, then drops errors
-    of fields that are hidden or not being checked now, and adds the errors that
-    depend on other answers: required (or required-if), constraints, choice filters.
+    Checks the CSRF token first: without a valid one nothing else runs, neither the
+    format checks nor any expression of the definition, so a forged or replayed POST
+    never makes the server evaluate an author's constraint. Then runs WTForms' checks
+    of each answer's format, drops errors of fields that are hidden or not being
+    checked now, and adds the errors that depend on other answers: required (or
+    required-if), constraints, choice filters.
     """
+    if form.meta.csrf and not form.csrf_token.validate(form):
+        return False  # the page is shown again with its answers, asking to send again
     form.validate()
     checking = {f.name for f in fields}
     state = logic.evaluate_state(form.definition, raw_answers(form))
-    ok = not form.csrf_token.errors if hasattr(form, "csrf_token") else True
+    ok = True
     for fdef in form.definition.answer_fields:
         field = form[fdef.name]
         if fdef.name not in checking or not state.relevant.get(fdef.name, True):

@@ -17,10 +17,17 @@ picker again. The next person must never reach the previous person's answers:
 Offline: a service worker (`/k/sw.js`) keeps the kiosk pages; kiosk.js keeps each
 submission in IndexedDB until the server acknowledged it (intake/public/queue.py,
 docs/kiosk.md).
+
+Closing: a closed event's kiosk, or a form that takes no answers, shows no form. An
+answer typed on a form page rendered while both were open (the page's signed stamp,
+queue.py) is still taken for queue.LATE_DAYS; nothing else is. Every new answer
+counts against the event's limit (queue.EVENT_LIMIT), whichever way it is sent.
 """
 
 from __future__ import annotations
 
+import math
+import secrets
 import time
 from pathlib import Path
 
@@ -36,16 +43,19 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
+from limits import RateLimitItemPerSecond
 from sqlalchemy import exc as sa_exc
 
 from intake import audit, i18n
 from intake.engine.definition import FormDefinition
 from intake.engine.wtf import build_form, valid_key, validate_fields
 from intake.extensions import csrf, db, limiter
-from intake.public.queue import QUEUE_HEADER, submit_queued
+from intake.public import queue
+from intake.public.queue import QUEUE_HEADER, STAMP_FIELD, submit_queued
+from intake.public.throttle import _address as client_network  # IPv6 by its /64
 from intake.public.views import new_key, render_form, store_and_thank
 from intake.storage import districts as district_store
 from intake.storage.events import by_token, check_pin
@@ -149,7 +159,9 @@ def form(token: str, slug: str):
     event = _event(token)
     if request.method == "POST" and request.headers.get(QUEUE_HEADER) == "1":
         return _queued(event, slug)
-    if not event.active:
+    # A page rendered while the kiosk took answers may still be sent (see queue.py).
+    late = request.method == "POST" and queue.stamped(event, slug, request.form.get(STAMP_FIELD))
+    if not event.active and not late:
         return _closed_event()
     forms = _published_forms(event)
     found = next((f for f in forms if f[0].slug == slug), None)
@@ -161,12 +173,16 @@ def form(token: str, slug: str):
         definition.default_language,
         remember=False,
     )
-    if availability(form_row) != "open":
+    if availability(form_row) != "open" and not late:
         return redirect(url_for("kiosk.picker", token=token))
     groups = district_store.municipality_groups([event.district])
     context = {"event": event, "kiosk_gen": session.get(GEN, 0)}
     if request.method == "GET":
-        data = {"idempotency_key": new_key(), "district": event.district.slug, "src": ""}
+        data = {
+            "idempotency_key": new_key(),
+            "district": event.district.slug,
+            STAMP_FIELD: queue.page_stamp(event, slug),
+        }
         wtform = build_form(definition, lang, groups, data=data)
         return _offline(render_form(wtform, 200, whole=True, **context))
     if request.form.get("kiosk_gen") != str(session.get(GEN, 0)):
@@ -184,6 +200,16 @@ def form(token: str, slug: str):
         if not valid_key(key):
             wtform.idempotency_key.data = new_key()
         return render_form(wtform, 422, whole=True, **context)
+    wait = queue.wait_seconds(event)
+    if wait is not None:
+        # Nothing is stored; the page keeps the answers and their key to send again.
+        return render_form(wtform, 429, unsaved="limited", retry=wait, whole=True, **context)
+
+    def thank(receipt):
+        if receipt.created:
+            queue.count(event)
+        return _thank(token, receipt.reference)
+
     return store_and_thank(
         wtform,
         version,
@@ -192,7 +218,7 @@ def form(token: str, slug: str):
         lang,
         event.source,
         event_id=event.id,
-        thank=lambda receipt: _thank(token, receipt.reference),
+        thank=thank,
         whole=True,
         **context,
     )
@@ -209,9 +235,27 @@ def _queued(event: Event, slug: str):
         db.session.rollback()
         current_app.logger.error("queued submission not stored: %s", type(exc.orig).__name__)
         return jsonify(status="unavailable"), 503, {"Retry-After": "30"}
-    status = {"stored": 200, "repeat": 200, "invalid": 422, "gone": 410, "conflict": 409}
+    status = {
+        "stored": 200,
+        "repeat": 200,
+        "invalid": 422,
+        "gone": 410,
+        "closed": 410,
+        "conflict": 409,
+        "limited": 429,
+    }
     body = {"status": outcome.status, "reference": outcome.reference, "errors": outcome.errors}
-    return jsonify(body), status[outcome.status]
+    if outcome.status in ("gone", "closed"):
+        # Refused for good (kiosk.js keeps it for staff); why, in the person's language.
+        i18n.choose(i18n.ui_languages(), remember=False)
+        if outcome.closed == "event":
+            body["message"] = _("This kiosk is closed")
+        else:
+            body["message"] = _(
+                "This form is closed and no longer takes answers. Thank you for your interest."
+            )
+    headers = {"Retry-After": str(outcome.retry)} if outcome.retry else {}
+    return jsonify(body), status[outcome.status], headers
 
 
 def _same_origin() -> bool:
@@ -242,23 +286,118 @@ def thanks(token: str):
 
 
 @bp.route("/<token>/staff", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes", methods=["POST"], key_func=lambda: request.path)
 def staff(token: str):
     """The staff PIN, then the staff page: waiting answers, leave kiosk mode."""
     event = _event(token)
     i18n.choose(current_app.config["ADMIN_LANGUAGES"])
     error = None
     if request.method == "POST" and "pin" in request.form:
+        wait = _pin_wait(token)
+        if wait:
+            audit.record("kiosk.staff_wait", None, f"event:{event.id}", outcome="throttled")
+            response = _page(
+                "kiosk/pin.html", event=event, error=_pin_wait_message(wait), status=429
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
         if check_pin(event, request.form.get("pin", "")):
+            _forget_wrong_pins(token)
             session[STAFF] = [token, time.time() + STAFF_MINUTES * 60]
             audit.record("kiosk.staff", None, f"event:{event.id}")
             return redirect(url_for("kiosk.staff", token=token), code=303)
+        _count_wrong_pin(token)
         audit.record("kiosk.staff", None, f"event:{event.id}", outcome="denied")
         error = _("This PIN is not right.")
     if _is_staff(token):
         return _page("kiosk/staff.html", event=event)
     response = _page("kiosk/pin.html", event=event, error=error, status=422 if error else 200)
     return response if error else _offline(response)
+
+
+# --- wrong staff PINs --------------------------------------------------------------------
+# Wrong PINs count per tablet (a random name in its session) and per client address
+# (IPv4, or IPv6 /64), never per event: a respondent playing with one tablet, or anyone
+# with the kiosk link elsewhere, cannot lock the staff out of the other tablets. Within
+# PIN_WINDOW after the first wrong PIN, PIN_FREE of them are answered at once; after
+# that each further try waits, from the latest wrong PIN on: 15 s, then twice as long
+# each time, at most PIN_LONGEST_WAIT (never a quarter-hour block), and a right PIN
+# ends the tablet's count. While a tablet waits, no PIN is checked. The address allows
+# more, as an event's tablets share one. Nothing per event: the tablet's offline check
+# (a PBKDF2 hash on the PIN page) already lets whoever has the link try every PIN
+# offline, so an event-wide lock would add no protection, only a way to lock everyone.
+
+#: Wrong PINs answered at once within PIN_WINDOW seconds, per tablet and per address.
+PIN_FREE = {"tablet": 10, "address": 30}
+PIN_WINDOW = 15 * 60
+PIN_FIRST_WAIT = 15
+PIN_LONGEST_WAIT = 5 * 60
+TABLET = "kiosk_tablet"  # this browser's random name for counting its wrong PINs
+_PIN_COUNT = RateLimitItemPerSecond(1_000_000, PIN_WINDOW)
+
+
+def _pin_keys(token: str) -> dict[str, tuple[str, ...]]:
+    """The rate-limit storage keys of this tablet and of its address, for this kiosk."""
+    if not isinstance(session.get(TABLET), str):
+        session[TABLET] = secrets.token_urlsafe(12)
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    return {
+        "tablet": (prefix, "kiosk-pin", token, "tablet", session[TABLET]),
+        "address": (prefix, "kiosk-pin", token, "address", client_network()),
+    }
+
+
+def _pin_delay(source: str, key: tuple[str, ...]) -> tuple[int, float]:
+    """(Seconds to wait after the latest wrong PIN, when the count ends) for one source."""
+    reset, remaining = limiter.limiter.get_window_stats(_PIN_COUNT, *key)
+    over = _PIN_COUNT.amount - remaining - PIN_FREE[source]
+    if over < 0:
+        return 0, reset
+    return min(PIN_FIRST_WAIT * 2 ** min(over, 16), PIN_LONGEST_WAIT), reset
+
+
+def _pin_wait(token: str) -> int:
+    """Seconds before this tablet's next PIN is checked; 0: check it now."""
+    now, wait = time.time(), 0.0
+    try:
+        for source, key in _pin_keys(token).items():
+            delay, count_ends = _pin_delay(source, key)
+            pause = RateLimitItemPerSecond(1, delay) if delay else None
+            if pause is not None and not limiter.limiter.test(pause, *key):
+                pause_ends = limiter.limiter.get_window_stats(pause, *key).reset_time
+                wait = max(wait, min(pause_ends, count_ends) - now)
+    except Exception:  # noqa: BLE001 - storage unreachable: argon2 still makes guessing slow
+        current_app.logger.warning("rate limit storage unreachable: staff PIN not limited")
+        return 0
+    return math.ceil(wait)
+
+
+def _count_wrong_pin(token: str) -> None:
+    """Count a wrong PIN for the tablet and its address; past PIN_FREE, start a wait."""
+    try:
+        for source, key in _pin_keys(token).items():
+            limiter.limiter.hit(_PIN_COUNT, *key)
+            delay, _count_ends = _pin_delay(source, key)
+            if delay:
+                limiter.limiter.hit(RateLimitItemPerSecond(1, delay), *key)
+    except Exception:  # noqa: BLE001 - as in _pin_wait
+        current_app.logger.warning("rate limit storage unreachable: wrong PIN not counted")
+
+
+def _forget_wrong_pins(token: str) -> None:
+    """The right PIN: this tablet starts afresh (its address keeps its count)."""
+    try:
+        limiter.limiter.clear(_PIN_COUNT, *_pin_keys(token)["tablet"])
+    except Exception:  # noqa: BLE001 - as in _pin_wait
+        current_app.logger.warning("rate limit storage unreachable: PIN count not cleared")
+
+
+def _pin_wait_message(seconds: int) -> str:
+    """The wait in whole minutes, rounded up (Retry-After has the seconds)."""
+    return ngettext(
+        "Too many wrong PINs. Please wait %(num)s minute and try again.",
+        "Too many wrong PINs. Please wait %(num)s minutes and try again.",
+        math.ceil(seconds / 60),
+    )
 
 
 @bp.post("/<token>/leave")

@@ -14,23 +14,53 @@ to another origin only after a CORS preflight, which this app never allows), wit
 a same-origin `Origin`/`Sec-Fetch-Site` when the browser sends them, and it grants
 nothing a session holds: whatever it does, anybody with the kiosk link could do by
 filling the form. See docs/kiosk.md.
+
+State: a kiosk takes answers while its event is open and the form takes answers.
+After that, only answers typed on a page the kiosk rendered before (its signed
+*page stamp*) are still taken, for LATE_DAYS after that page was rendered: a tablet
+that lost its connection told those people their answers were saved. Anything else
+is refused for good (the tablet keeps it for staff, whose file the coordinator
+imports: `imported=True` takes what the tablets were given, whatever the state).
+
+Limit: one event's kiosk stores at most EVENT_LIMIT new answers, all its tablets
+together, so a leaked kiosk link cannot fill the database. The public limit per
+address does not fit: an event's tablets share one address.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
+from flask import current_app
 from flask_babel import force_locale
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from limits import parse
 from werkzeug.datastructures import MultiDict
 
+from intake import config
 from intake.engine.wtf import build_form, clean_answers, valid_key, validate_fields
+from intake.extensions import limiter
 from intake.storage import districts as district_store
-from intake.storage.forms import published
-from intake.storage.models import Event
+from intake.storage.forms import availability, published
+from intake.storage.models import Event, Form
 from intake.storage.responses import KeyConflict, find_by_key, store_response
 
 #: The header every queued submission carries (see the module docstring).
 QUEUE_HEADER = "X-Intake-Queue"
+#: The hidden field of a kiosk form page that carries its page stamp. A kiosk's answers
+#: take their source from the event, never from the page, so the form's `src` field
+#: is free on kiosk pages, and every copy of the page (the service worker's too) sends it.
+STAMP_FIELD = "src"
+STAMP_SALT = "intake.kiosk.page"
+#: Days after its page was rendered that an answer is still taken once the event's
+#: kiosk or the form has closed; later ones go the file import way (docs/kiosk.md).
+LATE_DAYS = 7
+#: New answers one event's kiosk may store, all its tablets together; a busy evening
+#: brings a few hundred in hours. KIOSK_LIMIT_PER_EVENT in the config replaces it
+#: ("" for none).
+EVENT_LIMIT = "600 per 10 minutes"
+LIMIT_SCOPE = "kiosk-event"
 
 
 @dataclass
@@ -39,13 +69,18 @@ class Outcome:
 
     `status`: stored (new), repeat (stored before; same reference), invalid (the
     answers do not pass the form's checks: `errors` says why), gone (the form is
-    not part of the event, or not published), conflict (the key belongs to an
-    answer of another form).
+    not part of the event, or not published), closed (the event's kiosk or the form
+    takes no answers, and this one was not typed on a page rendered before: `closed`
+    says which, "event" or "form"), limited (the event's kiosk stored EVENT_LIMIT
+    answers lately: send again after `retry` seconds), conflict (the key belongs to
+    an answer of another form).
     """
 
     status: str
     reference: str | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    closed: str | None = None
+    retry: int | None = None
 
     @property
     def acknowledged(self) -> bool:
@@ -53,22 +88,37 @@ class Outcome:
         return self.status in ("stored", "repeat")
 
 
-def submit_queued(event: Event, slug: str, lang: str, formdata: MultiDict) -> Outcome:
-    """Check and store one queued answer for `event`'s form `slug`, once per key."""
+def submit_queued(
+    event: Event, slug: str, lang: str, formdata: MultiDict, *, imported: bool = False
+) -> Outcome:
+    """Check and store one queued answer for `event`'s form `slug`, once per key.
+
+    `imported`: from a file a coordinator imports, which holds what the tablets were
+    given; neither the state of the event and form nor the event's limit apply.
+    """
     if slug not in {f.slug for f in event.forms}:
         return Outcome("gone")
     found = published(slug)
     if found is None:
         return Outcome("gone")
-    _form, version, definition = found
+    form_row, version, definition = found
     key = formdata.get("idempotency_key")
     if not valid_key(key):
         return Outcome("invalid", errors={"idempotency_key": "missing or malformed key"})
     earlier = find_by_key(key)
     if earlier is not None:
+        # Stored before (its acknowledgement got lost): acknowledged whatever the state
+        # now, so the tablet can forget it.
         if earlier.form_id != version.form_id:
             return Outcome("conflict")
         return Outcome("repeat", earlier.reference)
+    if not imported:
+        closed = refusal(event, form_row, formdata.get(STAMP_FIELD))
+        if closed:
+            return Outcome("closed", closed=closed)
+        wait = wait_seconds(event)
+        if wait is not None:
+            return Outcome("limited", retry=wait)
     if lang not in definition.languages:
         lang = definition.default_language
     with force_locale(lang):
@@ -91,4 +141,82 @@ def submit_queued(event: Event, slug: str, lang: str, formdata: MultiDict) -> Ou
         )
     except KeyConflict:
         return Outcome("conflict")
+    if receipt.created and not imported:
+        count(event)
     return Outcome("stored" if receipt.created else "repeat", receipt.reference)
+
+
+# --- state: what a closed kiosk or form still takes -----------------------------------
+
+
+def refusal(event: Event, form: Form, stamp: str | None) -> str | None:
+    """Why an answer for `form` on `event`'s kiosk is not taken: "event" (the kiosk is
+    closed), "form" (it takes no answers); None when it is taken (open, or typed on a
+    page rendered while open, within LATE_DAYS)."""
+    if event.active and availability(form) == "open":
+        return None
+    if stamped(event, form.slug, stamp):
+        return None
+    return "event" if not event.active else "form"
+
+
+def page_stamp(event: Event, slug: str) -> str:
+    """The signed, time-stamped proof that the kiosk rendered this form's page now.
+
+    Made only for a page the kiosk shows, so only while the event and the form take
+    answers; it names the event and the form, and holds no personal data.
+    """
+    return _stamps().dumps([event.id, slug])
+
+
+def stamped(event: Event, slug: str, stamp: str | None) -> bool:
+    """Whether `stamp` is one of `event`'s pages of form `slug`, rendered at most
+    LATE_DAYS ago."""
+    if not stamp:
+        return False
+    try:
+        event_id, form_slug = _stamps().loads(stamp, max_age=LATE_DAYS * 24 * 3600)
+    except (BadSignature, SignatureExpired, ValueError, TypeError):
+        return False
+    return event_id == event.id and form_slug == slug
+
+
+def _stamps() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(config.secret_keys(), salt=STAMP_SALT)
+
+
+# --- the limit per event (kept like throttle.py's, so app instances share it) --------
+
+
+def wait_seconds(event: Event) -> int | None:
+    """Seconds until `event`'s kiosk may store again, or None when it may now."""
+    item, key = _limit(), _limit_key(event)
+    try:
+        if item is None or limiter.limiter.test(item, *key):
+            return None
+        reset, _remaining = limiter.limiter.get_window_stats(item, *key)
+    except Exception:  # noqa: BLE001 - storage unreachable: people's answers go first
+        current_app.logger.warning("rate limit storage unreachable: kiosk answer not limited")
+        return None
+    current_app.logger.warning("kiosk answers over the limit for event %s", event.id)
+    return max(1, int(reset - time.time()) + 1)
+
+
+def count(event: Event) -> None:
+    """Count one new answer stored through `event`'s kiosk."""
+    item, key = _limit(), _limit_key(event)
+    if item is None:
+        return
+    try:
+        limiter.limiter.hit(item, *key)
+    except Exception:  # noqa: BLE001 - the answer is stored; only the count is missing
+        current_app.logger.warning("rate limit storage unreachable: kiosk answer not counted")
+
+
+def _limit():
+    value = current_app.config.get("KIOSK_LIMIT_PER_EVENT", EVENT_LIMIT)
+    return parse(value) if value else None
+
+
+def _limit_key(event: Event) -> tuple[str, str, str]:
+    return current_app.config.get("RATELIMIT_KEY_PREFIX", ""), LIMIT_SCOPE, str(event.id)

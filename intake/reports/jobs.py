@@ -16,6 +16,7 @@ carries the user and re-checks the districts when it runs.
 from __future__ import annotations
 
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -125,12 +126,27 @@ def work(burst: bool = False) -> None:
     A SimpleWorker runs each job in this process (no fork), inside the app context the
     CLI set up; SIGTERM lets the job in hand finish first (RQ's warm shutdown).
     """
+    from redis.exceptions import ConnectionError as RedisDown
+    from redis.exceptions import TimeoutError as RedisSilent
     from rq import SimpleWorker
 
     rq_queue = queue()
     if rq_queue is None:
         raise RuntimeError("REDIS_URL is not set")
-    SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=burst, with_scheduler=False)
+    pause = float(current_app.config.get("WORKER_RETRY_SECONDS", 5))
+    while True:
+        # Redis not there yet (started before it, or restarting): wait and try again
+        # rather than exit, so systemd need not restart us in a loop.
+        try:
+            rq_queue.connection.ping()
+            SimpleWorker([rq_queue], connection=rq_queue.connection).work(
+                burst=burst, with_scheduler=False
+            )
+            return
+        except (RedisDown, RedisSilent):
+            current_app.logger.warning("worker: Redis does not answer; trying again in %s s", pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 60)
 
 
 def find(job_id: str, user: User) -> ReportJob | None:
@@ -164,17 +180,58 @@ def _set(job_id: str, **values) -> None:
     db.session.commit()
 
 
+#: A job whose database goes away (cut, locked, restarting) is tried again this many
+#: times, after a growing pause (JOB_RETRY_SECONDS, doubled each time): a database
+#: back within a minute or two still gives the coordinator the PDF.
+JOB_ATTEMPTS = 5
+_DATABASE_FAULTS = (sa.exc.OperationalError, sa.exc.InterfaceError)
+
+
 def _run(app: Flask, job_id: str) -> None:
-    """Make the PDF of one job (in the worker thread)."""
+    """Make the PDF of one job (in the worker thread), again while the database fails."""
+    pause = float(app.config.get("JOB_RETRY_SECONDS", 5))
     with app.app_context():
+        for attempt in range(1, JOB_ATTEMPTS + 1):
+            try:
+                _make(job_id)
+                return
+            except _DATABASE_FAULTS as exc:
+                _forget_session()
+                app.logger.warning(
+                    "report job: database unavailable (%s), attempt %d of %d",
+                    type(getattr(exc, "orig", None) or exc).__name__,
+                    attempt,
+                    JOB_ATTEMPTS,
+                )
+                if attempt < JOB_ATTEMPTS:
+                    time.sleep(pause * 2 ** (attempt - 1))
+            except Exception:  # the job says so; the log names the type, never data
+                app.logger.exception("report job failed")
+                break
+        _forget_session()
+        _mark_failed(app, job_id, pause)
+        db.session.remove()
+
+
+def _forget_session() -> None:
+    try:
+        db.session.rollback()
+    except _DATABASE_FAULTS:
+        pass
+    db.session.remove()
+
+
+def _mark_failed(app: Flask, job_id: str, pause: float) -> None:
+    """Record the failure, waiting for the database if it is still away: a job must
+    never stay "running" because its end could not be written."""
+    for attempt in range(JOB_ATTEMPTS):
         try:
-            _make(job_id)
-        except Exception:  # the job says so; the log names the type, never data
-            app.logger.exception("report job failed")
-            db.session.rollback()
             _set(job_id, state="failed", finished_at=utcnow())
-        finally:
-            db.session.remove()
+            return
+        except _DATABASE_FAULTS:
+            _forget_session()
+            time.sleep(pause * 2**attempt)
+    app.logger.error("report job: its failure could not be recorded; it shows as failed later")
 
 
 def _make(job_id: str) -> None:

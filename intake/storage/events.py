@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from intake.extensions import db
 from intake.passwords import hash_password, verify_password
-from intake.storage.forms import latest_version
+from intake.storage.forms import availability, latest_version
 from intake.storage.models import District, Event, Form
 
 PIN_RE = re.compile(r"^[0-9]{6,8}$")
@@ -67,8 +67,7 @@ def create_event(
     for form in forms:
         if form.districts and district not in form.districts:
             raise EventError("form_district", form.slug)
-        if latest_version(form) is None:
-            raise EventError("form_unknown", form.slug)
+    check_forms(forms)
     if not PIN_RE.match(pin or ""):
         raise EventError("pin")
     if not IDLE_RANGE[0] <= idle_seconds <= IDLE_RANGE[1]:
@@ -89,6 +88,33 @@ def create_event(
     set_pin(event, pin)
     db.session.add(event)
     return event
+
+
+#: Why a form cannot be on a kiosk, by its availability(). A form that opens later may:
+#: an event can be prepared before its form opens (the tablets show it from then on).
+FORM_PROBLEMS = {"draft": "form_draft", "closed": "form_closed", "ended": "form_ended"}
+
+
+def check_forms(forms: Sequence[Form]) -> None:
+    """Refuse forms that take no answers: no published version ("form_unknown"), a
+    draft, closed, or past its closing date (EventError with the form's slug)."""
+    for form in forms:
+        if latest_version(form) is None:
+            raise EventError("form_unknown", form.slug)
+        problem = FORM_PROBLEMS.get(availability(form))
+        if problem:
+            raise EventError(problem, form.slug)
+
+
+def set_active(event: Event, active: bool) -> None:
+    """Close the event's kiosk, or open it again (the caller commits).
+
+    Opening checks the event's forms like creating the event does: a kiosk never opens
+    with a form that takes no answers (EventError). Closing always works.
+    """
+    if active:
+        check_forms(event.forms)
+    event.active = active
 
 
 def set_pin(event: Event, pin: str) -> None:
