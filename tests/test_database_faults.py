@@ -6,6 +6,7 @@ import http.cookiejar
 import re
 import sqlite3
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -13,7 +14,13 @@ import urllib.request
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import VOLUNTEER_ANSWERS, form_payload, response_count, sqlite_only
+from tests.conftest import (
+    ON_POSTGRESQL,
+    VOLUNTEER_ANSWERS,
+    form_payload,
+    response_count,
+    sqlite_only,
+)
 
 
 @pytest.fixture
@@ -364,3 +371,48 @@ def test_a_database_server_that_accepts_but_never_answers_gives_a_503_in_seconds
         assert app.test_client().get("/healthz").status_code == 200
     finally:
         silent.close()
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="cuts PostgreSQL's connections; this run is SQLite")
+def test_connections_cut_under_requests_give_the_translated_page_never_a_bare_500(app):
+    """The database server ends the app's connections again and again (a restart, a
+    failover, an administrator): each page is the page or the translated 503, never the
+    bare 500 that a failed rollback at the end of the request used to make."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from tests.conftest import TEST_DATABASE_URL
+
+    name = sa.make_url(app.config["DATABASE_URL"]).database
+    admin = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    stop = threading.Event()
+
+    def cut() -> None:
+        with admin.connect() as connection:
+            while not stop.is_set():
+                connection.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+                time.sleep(0.02)
+
+    cutter = threading.Thread(target=cut)
+    cutter.start()
+    statuses = []
+    try:
+        client = app.test_client()
+        for _ in range(150):
+            response = client.get("/f/volunteer?lang=uk")
+            html = response.get_data(as_text=True)
+            statuses.append(response.status_code)
+            assert response.status_code in (200, 503), html[:300]
+            assert '<html lang="uk"' in html
+    finally:
+        stop.set()
+        cutter.join(timeout=10)
+        admin.dispose()
+    assert 503 in statuses  # the cuts did reach requests

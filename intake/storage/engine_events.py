@@ -8,12 +8,18 @@ from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.exc import SQLAlchemyError
 
 from intake.extensions import db
 
 
 def init_app(app: Flask) -> None:
-    """Attach connection hooks to the app's engine."""
+    """Attach connection hooks to the app's engine, and end each request's session safely."""
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs first (teardowns run
+    # in reverse): a connection the database dropped during the request (a restart, a
+    # cut) made the session's closing rollback raise after the page was made, and that
+    # turned the translated page into a bare 500.
+    app.teardown_appcontext(_end_session)
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "postgresql":
@@ -24,6 +30,18 @@ def init_app(app: Flask) -> None:
         _create_private(engine.url.database)
         timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
         event.listen(engine, "connect", _sqlite_pragmas(timeout))
+
+
+def _end_session(_error: BaseException | None) -> None:
+    try:
+        db.session.remove()
+    except SQLAlchemyError:
+        session = db.session.registry()
+        try:
+            session.invalidate()  # the connection is gone: never give it back to the pool
+        except SQLAlchemyError:
+            pass
+        db.session.registry.clear()
 
 
 def _statement_timeout(timeout_ms: int):
