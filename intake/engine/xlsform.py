@@ -50,6 +50,7 @@ from intake.engine.definition import (
     DefinitionError,
     validate,
 )
+from intake.xlsx_limits import WorkbookTooLarge, check_archive, check_width, sheet_rows
 
 __all__ = ["load_xlsform", "read_xlsform", "write_xlsform"]
 
@@ -509,6 +510,8 @@ def _read_workbook(path: Path, source: str) -> tuple[dict[str, _Sheet], list[str
     found: list[str] = []
     problems: list[str] = []
     try:
+        # Before openpyxl sees it: a zip bomb or an endless sheet is refused at once.
+        check_archive(data)
         with warnings.catch_warnings():
             for pattern in _HARMLESS_OPENPYXL_WARNINGS:
                 warnings.filterwarnings(
@@ -529,6 +532,8 @@ def _read_workbook(path: Path, source: str) -> tuple[dict[str, _Sheet], list[str
             finally:
                 reader.wb.close()
                 reader.archive.close()
+    except WorkbookTooLarge as exc:
+        raise DefinitionError(source, [exc.message()]) from None
     except Exception as exc:  # noqa: BLE001 - any failure of the parser on a broken file
         # A damaged or foreign file can fail anywhere inside openpyxl (zip, XML, styles);
         # the coordinator needs one clear message, not a traceback.
@@ -576,6 +581,8 @@ def _read_sheet(ws: Any, name: str, problems: list[str]) -> _Sheet:
         headers = []
     rows: list[tuple[int, dict[str, str]]] = []
     if headers:
+        # openpyxl fills every row up to the last heading: bound the rows and columns read.
+        check_width(len(headers), ws.title)
 
         def cell_func(cell: Any, row_n: int, key: str) -> str | None:
             """pyxform's cell callback: the cell as text."""
@@ -583,7 +590,7 @@ def _read_sheet(ws: Any, name: str, problems: list[str]) -> _Sheet:
 
         data = get_excel_rows(
             headers=headers,
-            rows=ws.iter_rows(min_row=2, max_col=len(headers)),
+            rows=sheet_rows(ws.iter_rows(min_row=2, max_col=len(headers)), ws.title, already=1),
             cell_func=cell_func,
         )
         # get_excel_rows keeps empty rows inside the data so that index + 2 is the row.

@@ -12,7 +12,8 @@ again. Rules (docs/invitations.md):
 - district: slug or name of a district the list may use; empty: the district chosen
   for the upload (none chosen: required).
 CSV: UTF-8 (with or without BOM) or Windows-1252, as Excel writes it; comma, semicolon
-or tab between values.
+or tab between values. XLSX: the first sheet, checked by intake.xlsx_limits before openpyxl
+reads it (zip bombs, endless sheets), and read up to its 501st column.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
+from intake import xlsx_limits
 from intake.i18n import NATIVE_NAMES
 from intake.storage.invitations import Person
 from intake.storage.models import District
@@ -67,6 +69,8 @@ def read(filename: str, data: bytes) -> tuple[list[list[str]], list[Problem]]:
         return [], [Problem(_("The file is empty."))]
     try:
         rows = _xlsx_rows(data) if suffix == "xlsx" else _csv_rows(data)
+    except xlsx_limits.WorkbookTooLarge as exc:
+        return [], [Problem(exc.message(_))]
     except (ValueError, KeyError, OSError, csv.Error, UnicodeError):
         kind = "XLSX" if suffix == "xlsx" else "CSV"
         return [], [Problem(_("The file cannot be read as %(kind)s.", kind=kind))]
@@ -91,16 +95,25 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
 
     from openpyxl import load_workbook
 
+    # Before openpyxl sees it: a zip bomb is refused at once (a file that is no zip raises
+    # UnreadableWorkbook, a ValueError: "cannot be read as XLSX").
+    xlsx_limits.check_archive(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except zipfile.BadZipFile as exc:
         raise ValueError("not xlsx") from exc
     try:
         sheet = book.worksheets[0]
+        # openpyxl fills each row up to the widest column of the sheet (16,384 at most):
+        # read one column more than allowed, to notice a list that is wider.
+        width = xlsx_limits.MAX_SHEET_COLUMNS + 1
         rows = []
-        for count, values in enumerate(sheet.iter_rows(values_only=True)):
-            if count > MAX_ROWS + 1:
-                break
+        values_by_row = sheet.iter_rows(max_col=width, values_only=True)
+        for values in xlsx_limits.sheet_rows(values_by_row, sheet.title):
+            if values.count(None) == len(values):
+                continue  # an empty row (openpyxl yields one for every row it skips)
+            if values[-1] is not None:
+                xlsx_limits.check_width(width, sheet.title)
             rows.append(["" if v is None else str(v) for v in values])
         return rows
     finally:
