@@ -97,13 +97,29 @@ def choose(
     return lang
 
 
+#: Back-office URLs whose `lang` names the language of what they make (a PDF, an export,
+#: a link or poster, a preview of a form), not of the back office: it serves that request
+#: but is not kept, so downloading an English PDF leaves the back office in German.
+DOCUMENT_ENDPOINTS = frozenset(
+    {
+        "admin.report_pdf",
+        "admin.export_csv",
+        "admin.export_xlsx",
+        "admin.link_builder",
+        "admin.poster",
+        "admin.form_preview",
+    }
+)
+
+
 def current_language() -> str:
     """Babel's locale selector: the language chosen for this request."""
     if not has_request_context():
         return "en"  # CLI output and logs
     if "lang" not in g:
         if request.blueprint == "admin":
-            choose(current_app.config["ADMIN_LANGUAGES"])
+            remember = request.endpoint not in DOCUMENT_ENDPOINTS
+            choose(current_app.config["ADMIN_LANGUAGES"], remember=remember)
         else:
             choose(ui_languages(), current_app.config["DEFAULT_LANGUAGE"])
     return g.lang

@@ -299,3 +299,24 @@ def test_pdf_prints_tigrinya_and_cyrillic_answers(client, auth, mainz, submit):
     assert "ኣብ ሓኪም ክተርጉም ይኽእል" in text
     assert "Могу помочь с переводом" in text
     assert "Tigrinya (ትግርኛ)" in text or "Tigrinisch (ትግርኛ)" in text
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "/admin/reports/mainz-bingen/volunteer.pdf?lang=en&appendix=none",
+        "/admin/exports/mainz-bingen/volunteer.csv?lang=en",
+        "/admin/exports/mainz-bingen/volunteer.xlsx?lang=en",
+        "/admin/links?form=volunteer&lang=en",
+        "/admin/forms/volunteer/preview?lang=en",
+    ],
+)
+def test_a_document_in_english_leaves_the_back_office_in_german(
+    client, auth, create_user, document
+):
+    """`lang` on a report, export, link or preview URL is the language of what it makes."""
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    auth.login("mz@example.org")
+    assert client.get(document).status_code == 200
+    page = client.get("/admin/").get_data(as_text=True)
+    assert '<html lang="de"' in page

@@ -311,8 +311,9 @@ def test_download_is_audited_without_answer_content(app, client, auth, mainz, su
             ("export.xlsx", "ok", mainz.id),
         ]
         assert events[0].target == "export:mainz-bingen/volunteer lang=en from=2026-01-01"
-        # Without ?lang= the export uses the page language, remembered from ?lang=en.
-        assert events[1].target == "export:all/volunteer lang=en"
+        # Without ?lang= the export uses the back office's language: the ?lang=en of the
+        # first export named that export's language only, and was not remembered.
+        assert events[1].target == "export:all/volunteer lang=de"
         for event in events:
             for value in ("Jürgen", "Müller", "juergen@example.org", "0151"):
                 assert value not in event.target
