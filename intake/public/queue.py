@@ -29,7 +29,6 @@ address does not fit: an event's tablets share one address.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from flask import current_app
@@ -40,7 +39,7 @@ from werkzeug.datastructures import MultiDict
 
 from intake import config
 from intake.engine.wtf import build_form, clean_answers, valid_key, validate_fields
-from intake.extensions import limiter
+from intake.public import throttle
 from intake.storage import districts as district_store
 from intake.storage.forms import availability, published
 from intake.storage.models import Event, Form
@@ -190,27 +189,15 @@ def _stamps() -> URLSafeTimedSerializer:
 
 def wait_seconds(event: Event) -> int | None:
     """Seconds until `event`'s kiosk may store again, or None when it may now."""
-    item, key = _limit(), _limit_key(event)
-    try:
-        if item is None or limiter.limiter.test(item, *key):
-            return None
-        reset, _remaining = limiter.limiter.get_window_stats(item, *key)
-    except Exception:  # noqa: BLE001 - storage unreachable: people's answers go first
-        current_app.logger.warning("rate limit storage unreachable: kiosk answer not limited")
-        return None
-    current_app.logger.warning("kiosk answers over the limit for event %s", event.id)
-    return max(1, int(reset - time.time()) + 1)
+    wait = throttle.wait_for(_limit(), _limit_key(event), "kiosk answer")
+    if wait is not None:
+        current_app.logger.warning("kiosk answers over the limit for event %s", event.id)
+    return wait
 
 
 def count(event: Event) -> None:
     """Count one new answer stored through `event`'s kiosk."""
-    item, key = _limit(), _limit_key(event)
-    if item is None:
-        return
-    try:
-        limiter.limiter.hit(item, *key)
-    except Exception:  # noqa: BLE001 - the answer is stored; only the count is missing
-        current_app.logger.warning("rate limit storage unreachable: kiosk answer not counted")
+    throttle.hit(_limit(), _limit_key(event), "kiosk answer")
 
 
 def _limit():

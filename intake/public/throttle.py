@@ -23,26 +23,35 @@ SCOPE = "public-submission"
 
 def wait_seconds() -> int | None:
     """Seconds until this address may send again, or None when it may send now."""
-    item, key = _item(), _key()
+    return wait_for(_item(), _key(), "submission")
+
+
+def count() -> None:
+    """Count one new response from this address."""
+    hit(_item(), _key(), "submission")
+
+
+def wait_for(item, key: tuple[str, ...], what: str) -> int | None:
+    """Seconds until `key` is under the limit `item` again, or None when it is now (or
+    when there is no limit). Shared by the kiosk's limit per event (queue.py)."""
     try:
         if item is None or limiter.limiter.test(item, *key):
             return None
         reset, _remaining = limiter.limiter.get_window_stats(item, *key)
     except Exception:  # noqa: BLE001 - storage unreachable: people's answers go first
-        current_app.logger.warning("rate limit storage unreachable: submission not limited")
+        current_app.logger.warning("rate limit storage unreachable: %s not limited", what)
         return None
     return max(1, int(reset - time.time()) + 1)
 
 
-def count() -> None:
-    """Count one new response from this address."""
-    item, key = _item(), _key()
+def hit(item, key: tuple[str, ...], what: str) -> None:
+    """Count one under the limit `item` for `key`."""
     if item is None:
         return
     try:
         limiter.limiter.hit(item, *key)
-    except Exception:  # noqa: BLE001 - the response is stored; only the count is missing
-        current_app.logger.warning("rate limit storage unreachable: submission not counted")
+    except Exception:  # noqa: BLE001 - the answer is stored; only the count is missing
+        current_app.logger.warning("rate limit storage unreachable: %s not counted", what)
 
 
 def _item():
