@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from intake.engine.definition import FieldDef, FormDefinition, Page
+from intake.engine.definition import FieldDef, FormDefinition
 from intake.engine.expressions import Value, check, parse, references, to_number
 
 Answers = Mapping[str, list[str]]
@@ -110,8 +110,3 @@ def depends_on(source: str | None, names: Iterable[str]) -> bool:
 def tree_json(source: str | None) -> str | None:
     """The parsed tree as JSON, for the browser's evaluator."""
     return json.dumps(parse(source), separators=(",", ":")) if source else None
-
-
-def shown_pages(definition: FormDefinition, state: State) -> list[Page]:
-    """The pages the person will see with the answers so far."""
-    return [page for page in definition.pages() if state.pages.get(page.index, True)]

@@ -297,12 +297,6 @@ def xlsx_file(rows: Iterable[list[str]]) -> IO[bytes]:
     return out
 
 
-def xlsx_bytes(rows: Iterable[list[str]]) -> bytes:
-    """The rows as the bytes of an .xlsx file."""
-    with xlsx_file(rows) as handle:
-        return handle.read()
-
-
 def _xlsx_text(value: str) -> str:
     """A formula-safe string without the control characters XML (and so XLSX) forbids."""
     return safe_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
