@@ -21,7 +21,7 @@ docs/kiosk.md).
 Closing: a closed event's kiosk, or a form that takes no answers, shows no form. An
 answer typed on a form page rendered while both were open (the page's signed stamp,
 queue.py) is still taken for queue.LATE_DAYS; nothing else is. Every new answer
-counts against the event's limit (queue.EVENT_LIMIT), whichever way it is sent.
+counts against the event's limit (KIOSK_LIMIT_PER_EVENT), whichever way it is sent.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from intake.engine.wtf import build_form, valid_key, validate_fields
 from intake.extensions import csrf, db, limiter
 from intake.public import queue
 from intake.public.queue import QUEUE_HEADER, STAMP_FIELD, submit_queued
-from intake.public.throttle import _address as client_network  # IPv6 by its /64
+from intake.public.throttle import client_network  # IPv6 by its /64
 from intake.public.views import new_key, render_form, store_and_thank
 from intake.storage import districts as district_store
 from intake.storage.events import by_token, check_pin

@@ -22,7 +22,7 @@ that lost its connection told those people their answers were saved. Anything el
 is refused for good (the tablet keeps it for staff, whose file the coordinator
 imports: `imported=True` takes what the tablets were given, whatever the state).
 
-Limit: one event's kiosk stores at most EVENT_LIMIT new answers, all its tablets
+Limit: one event's kiosk stores at most KIOSK_LIMIT_PER_EVENT (config) new answers, all its tablets
 together, so a leaked kiosk link cannot fill the database. The public limit per
 address does not fit: an event's tablets share one address.
 """
@@ -55,10 +55,6 @@ STAMP_SALT = "intake.kiosk.page"
 #: Days after its page was rendered that an answer is still taken once the event's
 #: kiosk or the form has closed; later ones go the file import way (docs/kiosk.md).
 LATE_DAYS = 7
-#: New answers one event's kiosk may store, all its tablets together; a busy evening
-#: brings a few hundred in hours. KIOSK_LIMIT_PER_EVENT in the config replaces it
-#: ("" for none).
-EVENT_LIMIT = "600 per 10 minutes"
 LIMIT_SCOPE = "kiosk-event"
 
 
@@ -70,7 +66,7 @@ class Outcome:
     answers do not pass the form's checks: `errors` says why), gone (the form is
     not part of the event, or not published), closed (the event's kiosk or the form
     takes no answers, and this one was not typed on a page rendered before: `closed`
-    says which, "event" or "form"), limited (the event's kiosk stored EVENT_LIMIT
+    says which, "event" or "form"), limited (the event's kiosk stored KIOSK_LIMIT_PER_EVENT
     answers lately: send again after `retry` seconds), conflict (the key belongs to
     an answer of another form).
     """
@@ -201,7 +197,7 @@ def count(event: Event) -> None:
 
 
 def _limit():
-    value = current_app.config.get("KIOSK_LIMIT_PER_EVENT", EVENT_LIMIT)
+    value = current_app.config["KIOSK_LIMIT_PER_EVENT"]  # checked at start (config.py)
     return parse(value) if value else None
 
 

@@ -62,10 +62,10 @@ def _item():
 def _key() -> tuple[str, str, str]:
     # The prefix Flask-Limiter puts before its own keys: installations (or test runs)
     # sharing one Redis count apart.
-    return current_app.config.get("RATELIMIT_KEY_PREFIX", ""), SCOPE, _address()
+    return current_app.config.get("RATELIMIT_KEY_PREFIX", ""), SCOPE, client_network()
 
 
-def _address() -> str:
+def client_network() -> str:
     """The client's IPv4 address, or its IPv6 /64 network: one connection holds a whole
     /64 and could otherwise take a new address for every form."""
     address = get_remote_address()
