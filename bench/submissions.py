@@ -183,6 +183,23 @@ def drive(port: int, seconds: float, clients: int, cores: str | None) -> tuple[i
     return int(found.group(1)), int(found.group(2)), elapsed
 
 
+def server_cpu(process: subprocess.Popen) -> float:
+    """CPU seconds (user + system) used so far by gunicorn's master and its workers."""
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [process.pid]
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    if children.exists():
+        pids += [int(pid) for pid in children.read_text().split()]
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
 def page_facts(port: int, repeat: int = 50) -> tuple[int, float]:
     """Bytes of the form page (as sent, uncompressed) and the median time to get it."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -214,16 +231,19 @@ def main() -> None:
     server_cores, client_cores = ("0", "1") if args.split else (None, None)
     folder = Path(tempfile.mkdtemp(prefix="intake-bench-"))
 
-    def measure(app: str, env: dict, cwd: Path) -> tuple[float, int, tuple[int, float]]:
+    def measure(app: str, env: dict, cwd: Path) -> tuple[float, int, tuple[int, float], float]:
+        """(pairs per second, errors, page facts, server CPU seconds per pair)."""
         process, port = serve(app, env, args.workers, args.threads, cwd, server_cores)
         try:
             facts = page_facts(port)
             drive(port, 2, args.clients, client_cores)  # warm up
+            cpu_before = server_cpu(process)
             stored, errors, elapsed = drive(port, args.seconds, args.clients, client_cores)
+            cpu = (server_cpu(process) - cpu_before) / max(stored, 1)
         finally:
             process.terminate()
             process.wait()
-        return stored / elapsed, errors, facts
+        return stored / elapsed, errors, facts, cpu
 
     # The baseline: bare Flask, one INSERT per POST.
     base_db = folder / "baseline.sqlite3"
@@ -234,7 +254,7 @@ def main() -> None:
         BASELINE_APP + '\n@app.get("/healthz")\ndef h():\n    return "ok"\n'
     )
     env = {**os.environ, "BENCH_DB": str(base_db)}
-    base_rate, base_errors, _facts = measure("baseline_app:app", env, folder)
+    base_rate, base_errors, _facts, base_cpu = measure("baseline_app:app", env, folder)
 
     # Intake, migrated and seeded with the demo forms.
     db_url = f"sqlite:///{folder / 'intake.sqlite3'}"
@@ -244,6 +264,7 @@ def main() -> None:
         "INTAKE_SECRET_KEY": secrets.token_urlsafe(48),
         "INTAKE_DATABASE_URL": db_url,
         "INTAKE_SESSION_COOKIE_SECURE": "false",
+        "INTAKE_PUBLIC_URL": "http://127.0.0.1",
         # All load comes from one address, which the per-address limit exists to stop;
         # a limit that is never reached still costs its check on every submission.
         "INTAKE_SUBMIT_LIMIT_PER_ADDRESS": "1000000 per minute",
@@ -251,7 +272,7 @@ def main() -> None:
     flask = [str(Path(sys.executable).parent / "flask"), "--app", "intake"]
     subprocess.run(flask + ["db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True)
     subprocess.run(flask + ["seed-demo"], env=env, cwd=ROOT, check=True, capture_output=True)
-    rate, errors, (size, page_seconds) = measure("intake:create_app()", env, ROOT)
+    rate, errors, (size, page_seconds), cpu = measure("intake:create_app()", env, ROOT)
     with sqlite3.connect(folder / "intake.sqlite3") as c:
         rows = c.execute("SELECT count(*) FROM response").fetchone()[0]
 
@@ -264,6 +285,10 @@ def main() -> None:
     print(f"baseline (bare Flask + SQLite insert): {base_rate:.0f}/s ({base_errors} errors)")
     print(f"Intake (render, POST with CSRF, validate, store): {rate:.0f}/s ({errors} errors)")
     print(f"ratio: {rate / base_rate:.2f} of the baseline")
+    print(
+        f"server CPU per GET + POST pair: baseline {base_cpu * 1000:.2f} ms, "
+        f"Intake {cpu * 1000:.2f} ms ({cpu / base_cpu:.1f}x)"
+    )
     print(f"form page: {size} bytes, median {page_seconds * 1000:.1f} ms per GET (one connection)")
     print(f"responses in the database: {rows} (warm-up included)")
 

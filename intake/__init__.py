@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-ROOT = Path(__file__).resolve().parent.parent
+from intake.config import ROOT
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -22,18 +22,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     config.load(app, test_config)
 
-    from intake import admin, cli, errors, i18n, logs, public, security
+    from intake import cli, errors, i18n, logs, routes, security, throttle
     from intake.extensions import csrf, db, limiter, login_manager, migrate
-    from intake.public import kiosk
     from intake.reports import pdf
-    from intake.storage import engine_events
+    from intake.storage import cache, engine_events
 
     db.init_app(app)
     engine_events.init_app(app)
+    cache.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "storage" / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)
+    throttle.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
@@ -44,8 +45,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
-    app.register_blueprint(public.bp)
-    app.register_blueprint(kiosk.bp)
-    app.register_blueprint(admin.bp)
+    routes.register(app)
     cli.init_app(app)
     return app

@@ -19,6 +19,9 @@ from urllib.parse import urlsplit
 import limits
 from flask import Flask, current_app
 
+#: The project folder: templates/, translations/ and instance/ are beside the package.
+ROOT = Path(__file__).resolve().parent.parent
+
 MIN_SECRET_LENGTH = 32
 WEAK_SECRETS = {"dev", "secret", "changeme", "change-me", "development", "password"}
 #: Words of a placeholder left in place ("change-me-to-64-random-characters", as in
@@ -63,8 +66,12 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SUBMIT_LIMIT_PER_ADDRESS": "100 per 10 minutes",
         # New answers one event's kiosks may store, all its tablets together (a busy
         # evening brings a few hundred in hours); a stolen kiosk link cannot flood the
-        # database. "" turns it off. See intake/public/queue.py.
+        # database. "" turns it off. See intake/kiosk/queue.py.
         "KIOSK_LIMIT_PER_EVENT": "600 per 10 minutes",
+        # Seconds a process keeps a published form and the districts for the public
+        # pages; its own changes apply at once, another process's within this time
+        # (intake/storage/cache.py). 0 turns it off.
+        "PUBLIC_CACHE_SECONDS": 5,
         "RATELIMIT_STORAGE_URI": "memory://",
         # Redis gone: each process counts in memory until it answers again, rather than
         # refusing every login (Flask-Limiter); public submissions are then not limited.
@@ -105,7 +112,7 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "SMTP_USER": None,
         "SMTP_PASSWORD": None,
         "MAIL_FROM": "Intake <intake@localhost>",
-        # Fernet keys for sensitive answers (privacy/crypto.py); None: instance/data_keys.
+        # Fernet keys for sensitive answers (storage/sealing.py); None: instance/data_keys.
         "DATA_KEYS": None,
         "DATA_KEYS_FILE": None,
         "MAIL_ATTEMPTS": 3,
@@ -154,6 +161,16 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SECRET_KEY_FALLBACKS"] = fallbacks
     check_limit("SUBMIT_LIMIT_PER_ADDRESS", app.config["SUBMIT_LIMIT_PER_ADDRESS"])
     check_limit("KIOSK_LIMIT_PER_EVENT", app.config["KIOSK_LIMIT_PER_EVENT"])
+    seconds = app.config["PUBLIC_CACHE_SECONDS"]
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 <= seconds <= 3600
+    ):
+        raise RuntimeError(
+            "INTAKE_PUBLIC_CACHE_SECONDS must be a number of seconds from 0 to 3600, "
+            f"e.g. 5; got {seconds!r}."
+        )
     if not development and not app.testing:
         check_public_url(app)
     if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):

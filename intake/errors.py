@@ -10,7 +10,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from intake.i18n import current_language
-from intake.privacy.crypto import DataKeyError
+from intake.storage.sealing import DataKeyError
 
 
 def init_app(app: Flask) -> None:

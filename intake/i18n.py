@@ -82,7 +82,8 @@ def choose(
         options = [current_app.config["DEFAULT_LANGUAGE"]]
     asked = asked or request.args.get("lang")
     if asked in options:
-        if remember:
+        if remember and session.get(SESSION_KEY) != asked:
+            # Only a change: writing the same value would re-sign and re-send the cookie.
             session[SESSION_KEY] = asked
         lang = asked
     elif session.get(SESSION_KEY) in options:

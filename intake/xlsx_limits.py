@@ -4,7 +4,7 @@ An .xlsx file is a zip archive of XML parts, and zip compresses repetition witho
 limit: a 1 MB upload can unpack to a 1,000 MB cell, and openpyxl then spends half a
 minute and 2 GB on it (issue #18). Small XML can cost as much: every element becomes
 Python objects, and openpyxl fills in every cell between the first and the widest
-column of a row. So both readers of workbooks (XLSForm import in intake/engine/xlsform.py,
+column of a row. So both readers of workbooks (XLSForm import in intake/engine/xlsform/,
 invitation lists in intake/invitations/lists.py) first call `check_archive` on the bytes,
 then read rows through `sheet_rows` and `check_width`.
 

@@ -22,9 +22,9 @@ from hypothesis import settings
 
 from intake import background, create_app, demo, passwords
 from intake.extensions import db
+from intake.kiosk import store as events
 from intake.passwords import hash_password
 from intake.reports import jobs
-from intake.storage import events
 from intake.storage.districts import by_slug
 from intake.storage.models import Answer, Response, User
 
@@ -368,7 +368,7 @@ KIOSK_PIN = "271828"
 @pytest.fixture
 def make_event(app) -> Callable[..., str]:
     """Factory: an event with a kiosk; returns its token (staff PIN KIOSK_PIN)."""
-    from intake.storage.events import create_event
+    from intake.kiosk.store import create_event
     from intake.storage.models import Form
 
     def make(

@@ -76,7 +76,8 @@ def test_admin_creates_an_account_and_the_person_sets_their_password(app, client
     page = person.get(link + "?lang=en").get_data(as_text=True)
     assert "For the account new.person@example.org." in page
     done = set_password_through(person, link)
-    assert done.status_code == 302 and done.headers["Location"] == "/admin/login"
+    assert done.status_code == 302
+    assert done.headers["Location"] == "/admin/login"
     # The message is in the language of the request that set the password (German).
     login_page = person.get("/admin/login").get_data(as_text=True)
     assert "Ihr Passwort ist festgelegt. Bitte melden Sie sich an." in login_page
@@ -202,7 +203,8 @@ def test_admin_changes_role_and_districts_but_never_the_email(app, client, admin
     )
     assert response.status_code == 303
     changed = user_row(app, "mz@example.org")
-    assert changed.role == "viewer" and changed.password_hash == user.password_hash
+    assert changed.role == "viewer"
+    assert changed.password_hash == user.password_hash
     with app.app_context():
         districts = {d.slug for d in db.session.get(User, user.id).districts}
     assert districts == {"mainz-bingen", "bad-kreuznach"}

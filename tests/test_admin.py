@@ -30,7 +30,8 @@ def mainz(create_user):
 def test_login_page_in_german_and_english(client):
     assert 'lang="de"' in client.get("/admin/login").get_data(as_text=True)
     html = client.get("/admin/login?lang=en").get_data(as_text=True)
-    assert 'lang="en"' in html and "Log in" in html
+    assert 'lang="en"' in html
+    assert "Log in" in html
 
 
 def test_admin_pages_never_use_a_respondent_language(client):
@@ -174,7 +175,8 @@ def test_pdf_contains_own_german_and_arabic_answers_and_nothing_else(client, aut
     assert "Landkreis Mainz-Bingen" in text
     # Two responses; the language table names Arabic and German by their own names.
     assert re.search(r"Anzahl der Antworten\s*2", text) or "2" in text
-    assert "العربية" in text and "Deutsch" in text
+    assert "العربية" in text
+    assert "Deutsch" in text
 
 
 def test_pdf_counts_per_choice(client, auth, mainz, submit):
@@ -198,11 +200,13 @@ def test_joint_report_only_for_users_with_both_districts(client, auth, create_us
     )
     auth.login("both@example.org")
     text = pdf_text(client.get("/admin/reports/all/volunteer.pdf").data)
-    assert "Aus Mainz-Bingen" in text and "Aus Bad Kreuznach" in text
+    assert "Aus Mainz-Bingen" in text
+    assert "Aus Bad Kreuznach" in text
     auth.logout()
     auth.login("bk@example.org")
     text = pdf_text(client.get("/admin/reports/all/volunteer.pdf").data)
-    assert "Aus Bad Kreuznach" in text and "Aus Mainz-Bingen" not in text
+    assert "Aus Bad Kreuznach" in text
+    assert "Aus Mainz-Bingen" not in text
 
 
 def test_roster_only_for_roles_that_see_personal_data(client, auth, mainz, create_user, submit):

@@ -163,7 +163,8 @@ def test_a_database_server_that_does_not_answer_gives_a_503_in_the_persons_langu
         html = response.get_data(as_text=True)
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "60"
-        assert '<html lang="ar" dir="rtl">' in html and title in html
+        assert '<html lang="ar" dir="rtl">' in html
+        assert title in html
     assert browser.get("/readyz").get_json() == {"status": "unavailable", "reason": "database"}
     assert browser.get("/healthz").status_code == 200
 
@@ -246,7 +247,8 @@ def test_full_disk_keeps_the_answers_writes_no_partial_row_and_stores_once_later
             stored += 1
         assert response.status_code == 503, "the database never filled up"
         html = response.get_data(as_text=True)
-        assert 'lang="ar"' in html and 'value="Müller-Lüdenscheidt"' in html
+        assert 'lang="ar"' in html
+        assert 'value="Müller-Lüdenscheidt"' in html
         assert f'value="{data["idempotency_key"]}"' in html
         assert response_count(app) == stored
         with app.app_context():
@@ -259,7 +261,8 @@ def test_full_disk_keeps_the_answers_writes_no_partial_row_and_stores_once_later
                 sa.text("SELECT count(*) FROM response WHERE idempotency_key = :k"),
                 {"k": data["idempotency_key"]},
             )
-            assert orphans == 0 and key_rows == 0
+            assert orphans == 0
+            assert key_rows == 0
             limit["pages"] = None  # room again
             db.session.remove()
             db.engine.dispose()
@@ -322,7 +325,8 @@ def test_the_database_gone_at_send_gives_the_answers_back_to_send_again(app, cli
     gone = cut.test_client()
     gone.set_cookie("session", client.get_cookie("session").value)
     refused = gone.post("/f/newcomer?lang=ar", data=data)
-    assert refused.status_code == 503 and refused.headers["Retry-After"] == "60"
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "60"
     html = refused.get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in html
     assert 'action="/f/newcomer?lang=ar"' in html
@@ -331,7 +335,8 @@ def test_the_database_gone_at_send_gives_the_answers_back_to_send_again(app, cli
     assert response_count(app) == 0
     kept = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
     kept = {k: v.replace("&lt;", "<").replace("&gt;", ">") for k, v in kept.items()}
-    assert kept["name"] == "سمير <b>" and kept["municipality"] == "stadt-bad-kreuznach"
+    assert kept["name"] == "سمير <b>"
+    assert kept["municipality"] == "stadt-bad-kreuznach"
     again = client.post("/f/newcomer?lang=ar", data={**kept, "nav": "send"})
     assert again.status_code == 303
     assert client.post("/f/newcomer?lang=ar", data={**kept, "nav": "send"}).status_code == 303

@@ -60,27 +60,34 @@ def test_embedded_form_works_without_any_cookie(app):
     browser = app.test_client(use_cookies=False)  # a cross-site frame gets no cookies
     page = browser.get("/f/volunteer?district=mainz-bingen&embed=1&lang=ar")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "Set-Cookie" not in page.headers
-    assert 'name="csrf_token"' not in html and '<html lang="ar" dir="rtl">' in html
+    assert page.status_code == 200
+    assert "Set-Cookie" not in page.headers
+    assert 'name="csrf_token"' not in html
+    assert '<html lang="ar" dir="rtl">' in html
     assert 'class="public embedded"' in html
     action = action_of(html)
-    assert "embed=1" in action and "lang=ar" in action
+    assert "embed=1" in action
+    assert "lang=ar" in action
     sent = browser.post(action, data=embedded_payload(html, VOLUNTEER_ANSWERS))
-    assert sent.status_code == 303 and "Set-Cookie" not in sent.headers
+    assert sent.status_code == 303
+    assert "Set-Cookie" not in sent.headers
     thanks = browser.get(sent.headers["Location"])
     text = thanks.get_data(as_text=True)
-    assert thanks.status_code == 200 and "Set-Cookie" not in thanks.headers
+    assert thanks.status_code == 200
+    assert "Set-Cookie" not in thanks.headers
     [stored] = stored_answers(app)
     assert stored["first_name"] == ["Jürgen"]
     with app.app_context():
         from intake.storage.models import Response
 
         reference = db.session.scalar(sa.select(Response.reference))
-    assert reference in text and '<html lang="ar" dir="rtl">' in text
+    assert reference in text
+    assert '<html lang="ar" dir="rtl">' in text
     assert f"frame-ancestors {SITE}" in thanks.headers["Content-Security-Policy"]
     # Sent again (a retry): the same receipt, nothing more stored.
     again = browser.post(action, data=embedded_payload(html, VOLUNTEER_ANSWERS))
-    assert again.status_code == 303 and response_count(app) == 1
+    assert again.status_code == 303
+    assert response_count(app) == 1
 
 
 def test_embedded_post_needs_the_signed_key_of_a_rendered_page(app):
@@ -151,7 +158,8 @@ def test_the_form_page_saves_sharing_settings_with_precise_messages(app, client,
     assert good.status_code == 302
     with app.app_context():
         form = db.session.scalar(sa.select(Form).where(Form.slug == "volunteer"))
-        assert form.embed_origins == [SITE] and form.invitation_reuse == "edit"
+        assert form.embed_origins == [SITE]
+        assert form.invitation_reuse == "edit"
     page = client.get("/admin/forms/volunteer").get_data(as_text=True)
     assert "&lt;iframe src=&#34;" in page or "&lt;iframe src=" in page
     assert "embed=1" in page
@@ -173,4 +181,5 @@ def test_the_district_choice_stays_embedded(app):
     assert f"frame-ancestors {SITE}" in page.headers["Content-Security-Policy"]
     assert "Wählen Sie Ihren Landkreis" in html
     links = re.findall(r'class="big-button" href="([^"]+)"', html)
-    assert len(links) == 2 and all("embed=1" in link for link in links)
+    assert len(links) == 2
+    assert all("embed=1" in link for link in links)

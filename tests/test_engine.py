@@ -247,7 +247,8 @@ def reach(client, page: int, lang: str = "de", query: str = "") -> Respondent:
     for answers in (PAGE_1, PAGE_2)[: page - 1]:
         person.next(**answers)
         assert person.status == 200, person.summary
-    assert person.progress is not None and person.progress.split()[1] == str(page)
+    assert person.progress is not None
+    assert person.progress.split()[1] == str(page)
     return person
 
 
@@ -657,7 +658,8 @@ def test_pages_next_back_and_send(app, client, all_types_form):
 
     person.next(**PAGE_2)
     assert (person.progress, person.page_title) == ("Seite 3 von 3", "Unterstützung")
-    assert "Antworten senden" in person.html and "Weiter" not in person.html
+    assert "Antworten senden" in person.html
+    assert "Weiter" not in person.html
 
     # Back keeps every answer, including the ones of the page being left.
     person.back(needs=["work"], german="4")
@@ -675,7 +677,8 @@ def test_pages_next_back_and_send(app, client, all_types_form):
     person.next()
     person.next()
     assert person.progress == "Seite 3 von 3"
-    assert person.values["needs"] == ["work"] and person.values["german"] == ["4"]
+    assert person.values["needs"] == ["work"]
+    assert person.values["german"] == ["4"]
     person.send(**PAGE_3)
     assert person.status == 303
     reference = person.reference()
@@ -781,7 +784,8 @@ def test_switching_language_in_the_middle_keeps_every_answer(app, client, all_ty
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in html
-    assert 'value="Samir Haddad"' in html and 'value="2"' in html
+    assert 'value="Samir Haddad"' in html
+    assert 'value="2"' in html
     assert re.search(r'value="housing"\s+checked', html)
     assert 'role="alert"' not in html  # nothing was checked yet
     # The choice is remembered for the next page view.
@@ -792,7 +796,7 @@ def test_text_missing_in_a_language_falls_back_visibly(app, client):
     """A label the form lacks in French shows in German, marked as German, never a raw id."""
     import yaml
 
-    from intake.engine.definition import validate
+    from intake.engine.validation import validate
     from intake.extensions import db
     from intake.storage.forms import import_definition
 

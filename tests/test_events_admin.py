@@ -56,18 +56,21 @@ def new_event_data(page_html: str, **overrides) -> dict:
 def test_coordinator_creates_an_event_and_gets_link_and_qr(app, client, coordinator):
     page = client.get("/admin/events/new").get_data(as_text=True)
     # A coordinator can only choose their own district.
-    assert 'value="mainz-bingen"' in page and 'value="bad-kreuznach"' not in page
+    assert 'value="mainz-bingen"' in page
+    assert 'value="bad-kreuznach"' not in page
     created = client.post("/admin/events/new", data=new_event_data(page))
     assert created.status_code == 303
     detail = client.get(created.location).get_data(as_text=True)
     with app.app_context():
         event = db.session.scalar(sa.select(Event))
-        assert event.languages == ["ar", "de", "fa"] and event.idle_seconds == 90
+        assert event.languages == ["ar", "de", "fa"]
+        assert event.idle_seconds == 90
         assert event.pin_hash != "246802"
         token = event.token
     assert f"/k/{token}" in detail
     qr = client.get(f"/admin/events/{event.id}/qr.svg")
-    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml"
+    assert qr.status_code == 200
+    assert qr.mimetype == "image/svg+xml"
     assert b"<svg" in qr.data
     listing = client.get("/admin/events").get_data(as_text=True)
     assert "Begegnungscafé Bingen" in listing
@@ -138,10 +141,11 @@ def test_closing_the_kiosk_and_a_new_link(app, client, coordinator, event):
         f"/admin/events/{event_id}/pin", data={"csrf_token": csrf_token(page), "pin": "7654321"}
     )
     with app.app_context():
-        from intake.storage.events import check_pin
+        from intake.kiosk.store import check_pin
 
         event = db.session.get(Event, event_id)
-        assert check_pin(event, "7654321") and not check_pin(event, KIOSK_PIN)
+        assert check_pin(event, "7654321")
+        assert not check_pin(event, KIOSK_PIN)
     with app.app_context():
         actions = set(db.session.scalars(sa.select(AuditEvent.action)))
         assert {"event.close", "event.open", "event.new_link", "event.new_pin"} <= actions
@@ -287,12 +291,14 @@ def test_cli_events_create_prints_link_and_pin(app, runner):
     pin = re.search(r"Staff PIN: (\d{6})", result.output).group(1)
     token = link.rsplit("/", 1)[1]
     with app.app_context():
-        from intake.storage.events import by_token, check_pin
+        from intake.kiosk.store import by_token, check_pin
 
         event = by_token(token)
-        assert event.languages == ["ar", "de"] and check_pin(event, pin)
+        assert event.languages == ["ar", "de"]
+        assert check_pin(event, pin)
     listed = runner.invoke(args=["events", "list"])
-    assert "Infoabend" in listed.output and token in listed.output
+    assert "Infoabend" in listed.output
+    assert token in listed.output
 
 
 def test_cli_events_create_refuses_bad_arguments(app, runner):
@@ -303,12 +309,15 @@ def test_cli_events_create_refuses_bad_arguments(app, runner):
         (["--idle-seconds", "5"], "5 is not in the range 30<=x<=1800"),
     ]:
         result = runner.invoke(args=base + extra)
-        assert result.exit_code == 2 and message in result.output, result.output
+        assert result.exit_code == 2, result.output
+        assert message in result.output, result.output
     wrong = runner.invoke(
         args=["events", "create", "--name", "X", "--district", "nowhere", "--form", "volunteer"]
     )
-    assert wrong.exit_code == 2 and "no district 'nowhere'" in wrong.output
+    assert wrong.exit_code == 2
+    assert "no district 'nowhere'" in wrong.output
     pin = runner.invoke(args=base + ["--pin-stdin"], input="12\n")
-    assert pin.exit_code == 2 and "the PIN must be 6 to 8 digits" in pin.output
+    assert pin.exit_code == 2
+    assert "the PIN must be 6 to 8 digits" in pin.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Event)) == 0

@@ -441,8 +441,9 @@ def parse_or_error(source: str):
     try:
         return parse(source)
     except ExpressionError as error:
-        assert str(error)
-        return None
+        message = str(error)
+    assert message
+    return None
 
 
 @settings(max_examples=200, deadline=None)

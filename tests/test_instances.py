@@ -249,7 +249,8 @@ def test_two_instances_store_a_submission_once_and_share_login_limits(deployment
         second.stop()
     lines = log.read_text()
     assert '"GET /f/volunteer?[redacted] HTTP/1.1" 200' in lines
-    assert "anna" not in lines and "mainz-bingen" not in lines
+    assert "anna" not in lines
+    assert "mainz-bingen" not in lines
 
 
 def test_two_instances_share_the_limit_of_new_responses_per_address(deployment):
@@ -327,7 +328,8 @@ def test_killing_a_worker_during_a_burst_loses_no_acknowledged_submission(deploy
 
         with ThreadPoolExecutor(max_workers=12) as pool:
             codes = list(pool.map(person, range(60)))
-        assert killed and codes == [303] * 60
+        assert killed
+        assert codes == [303] * 60
         assert _count(url) == 60
         engine = sa.create_engine(url)
         with engine.connect() as connection:
@@ -367,7 +369,8 @@ def test_stopping_finishes_the_submission_in_flight(deployment):
         time.sleep(0.5)
         instance.process.send_signal(signal.SIGTERM)
         time.sleep(1)
-        with pytest.raises(OSError):  # nobody new gets in
+        # Nobody new gets in: no worker takes the connection any more (or it is refused).
+        with pytest.raises(OSError, match="timed out|Connection refused"):
             urllib.request.urlopen(instance.url + "/healthz", timeout=2).close()  # noqa: S310
         connection.send(body[len(body) // 2 :])
         response = connection.getresponse()

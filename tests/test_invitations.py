@@ -15,10 +15,10 @@ from openpyxl import Workbook
 
 from intake import accounts, create_app
 from intake.extensions import db
+from intake.invitations import store
+from intake.invitations.store import Person
 from intake.public import embed
-from intake.storage import invitations as store
 from intake.storage.districts import by_slug
-from intake.storage.invitations import Person
 from intake.storage.models import AuditEvent, Form, Invitation, Response, utcnow
 from tests.conftest import (
     VOLUNTEER_ANSWERS,
@@ -92,7 +92,8 @@ def test_cli_sends_each_person_an_email_in_their_language(app, cli, smtp, tmp_pa
     result = cli("invitations", "send", "--form", "volunteer", "--district", "mainz-bingen",
                  "--file", str(path))  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "2 invitations made" in result.output and "Sent: 2. Failed: 0." in result.output
+    assert "2 invitations made" in result.output
+    assert "Sent: 2. Failed: 0." in result.output
     german, arabic = sorted(smtp.messages, key=lambda m: m["To"])
     assert german["To"] == "anna@example.org"
     assert german["Subject"] == (
@@ -107,18 +108,21 @@ def test_cli_sends_each_person_an_email_in_their_language(app, cli, smtp, tmp_pa
     assert arabic["To"] == "samir@example.org"
     assert "التطوع معنا" in arabic["Subject"]
     html = arabic.get_body(preferencelist=("html",)).get_content()
-    assert '<html lang="ar" dir="rtl">' in html and '<body dir="rtl"' in html
+    assert '<html lang="ar" dir="rtl">' in html
+    assert '<body dir="rtl"' in html
     assert "text-align:right" in html
     assert "سمير" in arabic.get_body(preferencelist=("plain",)).get_content()
     # The link is on the public address, holds no personal data, and opens the form
     # in the person's language with their district.
     link = link_in(arabic)
     assert link.startswith(f"{PUBLIC}/i/")
-    assert "samir" not in link.lower() and "example" not in link.split("/i/")[1]
+    assert "samir" not in link.lower()
+    assert "example" not in link.split("/i/")[1]
     assert f'href="{link}"' in html
     page = client.get(urlsplit(link).path)
     text = page.get_data(as_text=True)
-    assert page.status_code == 200 and '<html lang="ar" dir="rtl">' in text
+    assert page.status_code == 200
+    assert '<html lang="ar" dir="rtl">' in text
     assert 'name="district" type="hidden" value="mainz-bingen"' in text
     assert "Bad Kreuznach (Stadt)" not in text  # only the district's own places
 
@@ -168,7 +172,8 @@ def test_cli_needs_the_public_address(app, cli, tmp_path, smtp):
     path = write_csv(tmp_path, "email\na@example.org\n")
     result = cli("invitations", "send", "--form", "volunteer", "--district", "mainz-bingen",
                  "--file", str(path))  # fmt: skip
-    assert result.exit_code == 2 and "INTAKE_PUBLIC_URL is not set" in result.output
+    assert result.exit_code == 2
+    assert "INTAKE_PUBLIC_URL is not set" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
 
@@ -189,10 +194,12 @@ def test_failed_sends_are_kept_and_sent_again(app, cli, tmp_path, smtp):
     # The server is back: `retry` sends both, and the state says so.
     app.config["SMTP_PORT"] = working_port
     result = cli("invitations", "retry", "--form", "volunteer", "--district", "mainz-bingen")
-    assert result.exit_code == 0 and "Sent: 2. Failed: 0." in result.output
+    assert result.exit_code == 0
+    assert "Sent: 2. Failed: 0." in result.output
     assert sorted(m["To"] for m in smtp.messages) == ["a@example.org", "b@example.org"]
     status = cli("invitations", "status", "--form", "volunteer", "--district", "mainz-bingen")
-    assert re.search(r"sent\s+2", status.output) and re.search(r"failed\s+0", status.output)
+    assert re.search(r"sent\s+2", status.output)
+    assert re.search(r"failed\s+0", status.output)
 
 
 def test_reminders_go_to_those_who_have_not_answered_once_a_day(app, cli, smtp, client):
@@ -207,15 +214,18 @@ def test_reminders_go_to_those_who_have_not_answered_once_a_day(app, cli, smtp, 
         db.session.commit()
     assert answer(client, answered, VOLUNTEER_ANSWERS).status_code == 303
     result = cli("invitations", "remind", "--form", "volunteer", "--district", "mainz-bingen")
-    assert result.exit_code == 0 and "Sent: 1." in result.output
+    assert result.exit_code == 0
+    assert "Sent: 1." in result.output
     [reminder] = smtp.messages
     assert reminder["To"] == "b@example.org"
     text = reminder.get_body(preferencelist=("plain",)).get_content()
-    assert "Berhane" in text and link_in(reminder).endswith(waiting)
+    assert "Berhane" in text
+    assert link_in(reminder).endswith(waiting)
     assert '<html lang="ti" dir="ltr">' in reminder.get_body(preferencelist=("html",)).get_content()
     # A second click the same day reminds nobody.
     again = cli("invitations", "remind", "--form", "volunteer", "--district", "mainz-bingen")
-    assert "Nobody to send to." in again.output and len(smtp.messages) == 1
+    assert "Nobody to send to." in again.output
+    assert len(smtp.messages) == 1
     with app.app_context():
         reminded = db.session.scalar(sa.select(Invitation).where(Invitation.reminders == 1))
         assert reminded.email == "b@example.org"
@@ -229,7 +239,8 @@ def test_hostile_names_are_text_in_the_email(app, smtp):
         invitation = db.session.scalar(sa.select(Invitation))
         message = sending.compose(invitation, PUBLIC)
     html = message.get_body(preferencelist=("html",)).get_content()
-    assert "evil.example" in html and '<a href="https://evil.example">' not in html
+    assert "evil.example" in html
+    assert '<a href="https://evil.example">' not in html
     assert "&lt;a href=&#34;https://evil.example&#34;&gt;Klick&lt;/a&gt;" in html
 
 
@@ -285,7 +296,8 @@ def test_two_pages_of_one_link_sent_at_once_store_one_response(app, client):
     assert response_count(app) == 1
     # A double click on the first page gets the same receipt.
     again = client.post(path, data=form_payload(first, VOLUNTEER_ANSWERS))
-    assert again.status_code == 303 and response_count(app) == 1
+    assert again.status_code == 303
+    assert response_count(app) == 1
 
 
 def test_a_tampered_link_gets_a_page_in_the_browsers_language(app, client):
@@ -381,7 +393,8 @@ def test_a_second_use_can_change_the_earlier_answers(app, client):
     sent = other.post(path, data=form_payload(html, changed))
     assert sent.status_code == 303
     thanks = other.get(sent.headers["Location"]).get_data(as_text=True)
-    assert reference in thanks and "Ihre Änderungen sind gespeichert." in thanks
+    assert reference in thanks
+    assert "Ihre Änderungen sind gespeichert." in thanks
     assert response_count(app) == 1
     [stored] = stored_answers(app)
     assert stored["experience"] == ["Jetzt mit mehr Zeit."]
@@ -455,14 +468,16 @@ def test_upload_an_xlsx_list_and_follow_the_states(app, coordinator, smtp):
     [link] = re.findall(r"http\S+/i/\S+", body)
     assert coordinator.application.test_client().get(urlsplit(link).path).status_code == 200
     page = coordinator.get("/admin/invitations?form=volunteer").get_data(as_text=True)
-    assert "olena@example.org" in page and "verschickt" in page
+    assert "olena@example.org" in page
+    assert "verschickt" in page
     with app.app_context():
         invitation = db.session.scalar(sa.select(Invitation))
         assert (invitation.expires_at - invitation.created_at).days == 14
         audit = db.session.scalar(
             sa.select(AuditEvent).where(AuditEvent.action == "invitations.upload")
         )
-        assert audit.target == "form:volunteer people=2" and "@" not in audit.target
+        assert audit.target == "form:volunteer people=2"
+        assert "@" not in audit.target
 
 
 def test_upload_with_mistakes_lists_each_with_row_and_column(app, coordinator, smtp):
@@ -513,7 +528,8 @@ def test_withdraw_and_scope(app, coordinator, create_user):
     invite(app, ("a@example.org", "A", "de", "mainz-bingen"))
     invite(app, ("b@example.org", "B", "de", "bad-kreuznach"))
     page = coordinator.get("/admin/invitations?form=volunteer").get_data(as_text=True)
-    assert "a@example.org" in page and "b@example.org" not in page  # own district only
+    assert "a@example.org" in page
+    assert "b@example.org" not in page  # own district only
     with app.app_context():
         mine, theirs = db.session.scalars(sa.select(Invitation.id).order_by(Invitation.id))
     token = csrf_token(page)
@@ -563,4 +579,5 @@ def test_invitation_links_and_addresses_stay_out_of_the_logs(
         time.sleep(0.02)
     assert "GET /i/[redacted]?[redacted]" in caplog.text
     assert "not sent: unreachable" in caplog.text
-    assert token not in caplog.text and "canary" not in caplog.text.lower()
+    assert token not in caplog.text
+    assert "canary" not in caplog.text.lower()

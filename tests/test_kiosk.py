@@ -54,10 +54,12 @@ def test_kiosk_form_fixes_district_and_has_no_autofill(client, make_event):
     html = kiosk_form(client, token)
     form_tag = re.search(r"<form [^>]*id=\"public-form\"[^>]*>", html).group(0)
     assert 'autocomplete="off"' in form_tag
-    assert 'autocomplete="email"' not in html and 'autocomplete="given-name"' not in html
+    assert 'autocomplete="email"' not in html
+    assert 'autocomplete="given-name"' not in html
     assert hidden(html, "district") == "mainz-bingen"
     # Only the event's district's places are offered.
-    assert "vg-nieder-olm" in html and "stadt-bad-kreuznach" not in html
+    assert "vg-nieder-olm" in html
+    assert "stadt-bad-kreuznach" not in html
     assert 'class="lang-nav"' not in html  # no way out to other pages
 
 
@@ -66,7 +68,8 @@ def test_submission_stores_once_with_the_event_as_source(app, client, make_event
     html = kiosk_form(client, token)
     data = kiosk_payload(html)
     sent = client.post(f"/k/{token}/f/volunteer?lang=de", data=data)
-    assert sent.status_code == 303 and sent.location == f"/k/{token}/thanks"
+    assert sent.status_code == 303
+    assert sent.location == f"/k/{token}/thanks"
     thanks = client.get(sent.location).get_data(as_text=True)
     reference = re.search(r'<bdi dir="ltr">([A-Z0-9-]+)</bdi>', thanks).group(1)
     assert f'content="15;url=/k/{token}"' in thanks  # back to the picker by itself
@@ -74,11 +77,13 @@ def test_submission_stores_once_with_the_event_as_source(app, client, make_event
         response = db.session.scalar(sa.select(Response))
         event = db.session.scalar(sa.select(Event))
         assert response.reference == reference
-        assert response.source == f"event-{event.id}" and response.event_id == event.id
+        assert response.source == f"event-{event.id}"
+        assert response.event_id == event.id
         assert response.district.slug == "mainz-bingen"
     # Reloading the receipt, or coming back to it, shows nothing of it.
     again = client.get(f"/k/{token}/thanks")
-    assert again.status_code == 302 and again.location == f"/k/{token}"
+    assert again.status_code == 302
+    assert again.location == f"/k/{token}"
 
 
 def test_form_posted_again_from_history_lands_on_the_picker(app, client, make_event):
@@ -91,7 +96,8 @@ def test_form_posted_again_from_history_lands_on_the_picker(app, client, make_ev
     # an error that someone reaches with the back button.
     for data in (first, dict(first, email="not an email")):
         again = client.post(f"/k/{token}/f/volunteer?lang=de", data=data)
-        assert again.status_code == 303 and again.location == f"/k/{token}"
+        assert again.status_code == 303
+        assert again.location == f"/k/{token}"
     assert response_count(app) == 1
 
 
@@ -102,7 +108,8 @@ def test_invalid_answers_are_shown_again_with_messages(client, make_event):
     page = client.post(f"/k/{token}/f/volunteer?lang=ar", data=data)
     assert page.status_code == 422
     text = page.get_data(as_text=True)
-    assert 'class="error-summary"' in text and 'lang="ar"' in text
+    assert 'class="error-summary"' in text
+    assert 'lang="ar"' in text
     assert 'value="Jürgen"' in text  # the person's own answers stay while they correct them
 
 
@@ -114,7 +121,8 @@ def test_a_kiosk_browser_stays_in_the_kiosk_until_staff_leave_with_the_pin(
     client.get(f"/k/{token}")
     for path in ("/", "/f/volunteer", "/admin/", "/admin/login"):
         page = client.get(path)
-        assert page.status_code == 302 and page.location == f"/k/{token}", path
+        assert page.status_code == 302, path
+        assert page.location == f"/k/{token}", path
     pin_page = client.get(f"/k/{token}/staff")
     wrong = client.post(
         f"/k/{token}/staff",
@@ -139,7 +147,8 @@ def test_leaving_without_the_pin_is_refused(client, make_event):
     assert client.get(f"/k/{token}").status_code == 200  # kiosk mode on
     pin_page = client.get(f"/k/{token}/staff").get_data(as_text=True)
     left = client.post(f"/k/{token}/leave", data={"csrf_token": csrf_token(pin_page)})
-    assert left.status_code == 303 and left.location == f"/k/{token}/staff"
+    assert left.status_code == 303
+    assert left.location == f"/k/{token}/staff"
     assert client.get("/").location == f"/k/{token}"  # still locked
 
 
@@ -152,12 +161,14 @@ def test_wrong_pins_are_audited_and_throttled(app, client, make_event):
         ).status_code
         for _ in range(11)
     ]
-    assert codes[:10] == [422] * 10 and codes[10] == 429
+    assert codes[:10] == [422] * 10
+    assert codes[10] == 429
     with app.app_context():
         denied = db.session.scalars(
             sa.select(AuditEvent).where(AuditEvent.action == "kiosk.staff")
         ).all()
-        assert len(denied) == 10 and {e.outcome for e in denied} == {"denied"}
+        assert len(denied) == 10
+        assert {e.outcome for e in denied} == {"denied"}
 
 
 def test_unknown_and_closed_kiosks(app, client, make_event):
@@ -203,9 +214,11 @@ def test_queued_submission_is_stored_once_and_a_repeat_gets_the_same_reference(
     token = make_event()
     html = kiosk_form(client, token, lang="uk")
     first = queued(client, token, html, lang="uk")
-    assert first.status_code == 200 and first.json["status"] == "stored"
+    assert first.status_code == 200
+    assert first.json["status"] == "stored"
     again = queued(client, token, html, lang="uk")
-    assert again.status_code == 200 and again.json["status"] == "repeat"
+    assert again.status_code == 200
+    assert again.json["status"] == "repeat"
     assert again.json["reference"] == first.json["reference"]
     assert response_count(app) == 1
     assert stored_answers(app)[0]["first_name"] == ["Jürgen"]
@@ -241,7 +254,8 @@ def test_queued_invalid_answers_are_refused_with_reasons(app, client, make_event
     html = kiosk_form(client, token)
     answer = queued(client, token, html, dict(VOLUNTEER_ANSWERS, consent=""))
     assert answer.status_code == 422
-    assert answer.json["status"] == "invalid" and "consent" in answer.json["errors"]
+    assert answer.json["status"] == "invalid"
+    assert "consent" in answer.json["errors"]
     assert response_count(app) == 0
 
 

@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from intake.extensions import db
-from intake.public.queue import LATE_DAYS
+from intake.kiosk.queue import LATE_DAYS
 from intake.storage.models import Event, Form, Response
 from tests.conftest import VOLUNTEER_ANSWERS, csrf_token, form_payload, hidden, response_count
 
@@ -111,7 +111,8 @@ def test_a_stamp_of_another_event_or_form_does_not_open_a_closed_kiosk(app, clie
     stamp_of_other_form = dict(answer_from(other_event_page), src=hidden(newcomer_page, "src"))
     for data in (stamp_of_other_event, stamp_of_other_form):
         refused = send(client, closed_one, data)
-        assert refused.status_code == 410 and refused.json["status"] == "closed"
+        assert refused.status_code == 410
+        assert refused.json["status"] == "closed"
         assert refused.json["message"] == "Dieser Kiosk ist geschlossen"
     assert response_count(app) == 0
 
@@ -125,9 +126,11 @@ def test_answers_typed_before_closing_arrive_later_and_are_stored_once(
     close_event(app, token)
     days_later(monkeypatch, LATE_DAYS - 1)  # the tablet is back online days later
     stored = send(client, token, first)
-    assert stored.status_code == 200 and stored.json["status"] == "stored"
+    assert stored.status_code == 200
+    assert stored.json["status"] == "stored"
     again = send(client, token, first)  # its acknowledgement was lost: sent once more
-    assert again.status_code == 200 and again.json["reference"] == stored.json["reference"]
+    assert again.status_code == 200
+    assert again.json["reference"] == stored.json["reference"]
     assert send(client, token, second).status_code == 200
     assert response_count(app) == 2
     with app.app_context():
@@ -146,7 +149,8 @@ def test_answers_arriving_after_the_grace_period_go_the_file_import_way(
     assert send(tablet, token, acknowledged).status_code == 200
     days_later(monkeypatch, LATE_DAYS + 1)
     late = send(tablet, token, data, lang="uk")
-    assert late.status_code == 410 and late.json["status"] == "closed"
+    assert late.status_code == 410
+    assert late.json["status"] == "closed"
     assert late.json["message"] == "Цей кіоск закрито"
     # A repeat of an answer stored in time is still acknowledged, so the tablet forgets it.
     assert send(tablet, token, acknowledged).status_code == 200
@@ -191,7 +195,8 @@ def test_a_page_open_on_a_tablet_without_javascript_is_still_taken_after_closing
     data = form_payload(html, VOLUNTEER_ANSWERS)
     data.update(kiosk_gen=hidden(html, "kiosk_gen"), nav="send")
     sent = client.post(f"/k/{token}/f/volunteer?lang=de", data=data)
-    assert sent.status_code == 303 and sent.location == f"/k/{token}/thanks"
+    assert sent.status_code == 303
+    assert sent.location == f"/k/{token}/thanks"
     assert response_count(app) == 1
     # Without the page's stamp it is the closed kiosk's page, and nothing is stored.
     data.update(src="", idempotency_key=secrets.token_urlsafe(24))
@@ -214,7 +219,8 @@ def test_a_form_that_takes_no_answers_refuses_queued_ones(app, client, make_even
     html = page(client, token)
     set_form(app, "volunteer", **state)
     refused = send(client, token, dict(answer_from(html), src=""), lang="ar")
-    assert refused.status_code == 410 and refused.json["status"] == "closed"
+    assert refused.status_code == 410
+    assert refused.json["status"] == "closed"
     # "This form is closed and no longer takes answers. Thank you for your interest."
     assert refused.json["message"] == "هذا النموذج مغلق ولم يعد يستقبل إجابات. شكرًا لاهتمامك."
     assert response_count(app) == 0
@@ -233,7 +239,8 @@ def test_a_form_without_a_published_version_refuses_queued_answers(app, client, 
         event.forms.append(empty)
         db.session.commit()
     refused = send(client, token, answer_from(html), slug="leer")
-    assert refused.status_code == 410 and refused.json["status"] == "gone"
+    assert refused.status_code == 410
+    assert refused.json["status"] == "gone"
     assert refused.json["message"].startswith("Dieses Formular ist geschlossen.")
     assert response_count(app) == 0
 
@@ -327,7 +334,8 @@ def test_the_cli_makes_no_event_with_a_form_that_takes_no_answers(app, cli, stat
     set_form(app, "volunteer", **state)
     args = ("events", "create", "--name", "X", "--district", "mainz-bingen", "--form", "volunteer")
     result = cli(*args)
-    assert result.exit_code == 2 and message in result.output, result.output
+    assert result.exit_code == 2, result.output
+    assert message in result.output, result.output
     add_form_without_version(app)
     result = cli("events", "create", "--name", "X", "--district", "mainz-bingen", "--form", "leer")
     assert result.exit_code == 2
@@ -354,7 +362,8 @@ def test_one_events_kiosk_is_limited_per_event_not_by_the_public_per_address_lim
     codes = [send(client, token, data).status_code for data in answers[:4]]
     assert codes == [200] * 4
     flooded = send(client, token, answers[4])
-    assert flooded.status_code == 429 and flooded.json["status"] == "limited"
+    assert flooded.status_code == 429
+    assert flooded.json["status"] == "limited"
     assert int(flooded.headers["Retry-After"]) > 0  # kiosk.js keeps it and sends it later
     assert response_count(app) == 4
     # Repeats are not new answers: still acknowledged.

@@ -48,13 +48,16 @@ def test_link_with_district_language_campaign_and_prefill(coordinator):
     # Message texts: the form's title in each language, then the link.
     title = "Ehrenamtlich helfen und Integrationslotse werden"
     assert f"{title}: bitte beantworten Sie hier ein paar Fragen:" in html
-    assert 'lang="ar" dir="rtl"' in html and "التطوع معنا" in html
+    assert 'lang="ar" dir="rtl"' in html
+    assert "التطوع معنا" in html
     # The link opens the form as promised: Arabic, the district, the address filled in.
     path = urlsplit(link.replace("&amp;", "&"))
     form = coordinator.application.test_client().get(f"{path.path}?{path.query}")
     text = form.get_data(as_text=True)
-    assert form.status_code == 200 and 'lang="ar"' in text
-    assert hidden(text, "district") == "mainz-bingen" and hidden(text, "src") == "poster-kirn"
+    assert form.status_code == 200
+    assert 'lang="ar"' in text
+    assert hidden(text, "district") == "mainz-bingen"
+    assert hidden(text, "src") == "poster-kirn"
     assert 'value="anna@example.org"' in text
 
 
@@ -114,13 +117,15 @@ def test_poster_qr_code_decodes_to_exactly_the_link(coordinator, tmp_path, size,
     # The builder's own poster button.
     button = re.search(rf'href="(/admin/posters/volunteer\.pdf\?[^"]*size={size}[^"]*)"', page)
     response = coordinator.get(button.group(1).replace("&amp;", "&"))
-    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
     reader = PdfReader(io.BytesIO(response.data))
     assert len(reader.pages) == 1
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == points
     text = reader.pages[0].extract_text()
-    assert "Scannen Sie den Code" in text and "Скануйте код" in text
+    assert "Scannen Sie den Code" in text
+    assert "Скануйте код" in text
     decoded = [r.text for r in zxingcpp.read_barcodes(poster_image(response.data, tmp_path))]
     assert decoded == [link]
 

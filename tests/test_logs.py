@@ -84,4 +84,5 @@ def test_the_development_server_logs_no_token_even_in_colour(app, monkeypatch, c
         thread.join(timeout=5)
     text = caplog.text
     assert text.count("[redacted]") >= 5, text
-    assert "SECRET" not in text and "canary" not in text
+    assert "SECRET" not in text
+    assert "canary" not in text

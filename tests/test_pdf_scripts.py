@@ -109,7 +109,8 @@ def _write_page_images(data: bytes, lang: str, sample: str) -> None:
         [pdftoppm, "-r", "110", "-png", str(pdf), str(ARTIFACTS / f"summary-{lang}")], check=True
     )
     pages = sorted(ARTIFACTS.glob(f"summary-{lang}-*.png"))
-    assert pages and all(p.stat().st_size > 10_000 for p in pages)
+    assert pages
+    assert all(p.stat().st_size > 10_000 for p in pages)
 
 
 def _carrier_glyphs(word: str) -> list[str]:

@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
-from intake.engine.definition import DefinitionError, validate
+from intake.engine.validation import DefinitionError, validate
 from intake.extensions import db
-from intake.storage import invitations as invitation_store
+from intake.invitations import store as invitation_store
 from intake.storage.districts import by_slug
 from intake.storage.models import Answer, AuditEvent, Form, Invitation, ReportJob, Response
 from tests.conftest import NEWCOMER_ANSWERS_BK, VOLUNTEER_ANSWERS, csrf_token, form_payload
@@ -76,7 +76,8 @@ def test_purge_deletes_or_anonymises_what_has_expired(app, client, submit, cli, 
     )
     assert "newcomer: 1 responses older than 365 days to anonymise" in dry.output
     assert "Dry run: nothing was changed." in dry.output
-    assert answers_of(app, old_volunteer) is not None and pdf.exists()
+    assert answers_of(app, old_volunteer) is not None
+    assert pdf.exists()
 
     done = cli("purge")
     assert done.exit_code == 0, done.output
@@ -84,13 +85,16 @@ def test_purge_deletes_or_anonymises_what_has_expired(app, client, submit, cli, 
     assert answers_of(app, old_volunteer) is None
     assert answers_of(app, new_volunteer)["first_name"] == ["Jürgen"]  # not expired yet
     anonymised = answers_of(app, old_newcomer)
-    assert "name" not in anonymised and "phone" not in anonymised  # who it was: gone
-    assert anonymised["needs"] == ["housing"] and anonymised["languages"] == ["ar"]  # counts stay
+    assert "name" not in anonymised
+    assert "phone" not in anonymised  # who it was: gone
+    assert anonymised["needs"] == ["housing"]
+    assert anonymised["languages"] == ["ar"]  # counts stay
     assert not pdf.exists()
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Invitation)) == 0
         response = db.session.scalar(sa.select(Response).where(Response.reference == old_newcomer))
-        assert response.anonymised_at is not None and response.note is None
+        assert response.anonymised_at is not None
+        assert response.note is None
         targets = db.session.scalars(
             sa.select(AuditEvent.target).where(AuditEvent.action == "purge")
         ).all()
@@ -100,7 +104,8 @@ def test_purge_deletes_or_anonymises_what_has_expired(app, client, submit, cli, 
         ]
     # Nothing is left to do the next day.
     again = cli("purge")
-    assert "volunteer: 0 responses" in again.output and "newcomer: 0 responses" in again.output
+    assert "volunteer: 0 responses" in again.output
+    assert "newcomer: 0 responses" in again.output
 
 
 def test_a_form_without_retention_is_named_not_purged(app, cli):
@@ -170,19 +175,24 @@ def test_access_export_as_json_and_pdf(app, coordinator):
     by_name = coordinator.get("/admin/responses?q=الحلبي").get_data(as_text=True)
     assert f"/admin/responses/{response_id}" in by_name  # or by what they wrote
     data = coordinator.get(f"/admin/responses/{response_id}/data.json")
-    assert data.status_code == 200 and data.headers["Cache-Control"] == "no-store"
+    assert data.status_code == 200
+    assert data.headers["Cache-Control"] == "no-store"
     assert "attachment" in data.headers["Content-Disposition"]
     stored = json.loads(data.get_data(as_text=True))
-    assert stored["reference"] == reference and stored["language"] == "ar"
+    assert stored["reference"] == reference
+    assert stored["language"] == "ar"
     by_question = {a["question"]: a for a in stored["answers"]}
     assert by_question["name"]["values"] == ["سمير الحلبي"]
     assert by_question["needs"]["shown"] == ["Wohnung"]
     assert by_question["needs"]["label_in_language"] != by_question["needs"]["label"]
     pdf = coordinator.get(f"/admin/responses/{response_id}/data.pdf")
-    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.status_code == 200
+    assert pdf.mimetype == "application/pdf"
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.get_data())).pages)
     text = unicodedata.normalize("NFKC", text)
-    assert reference in text and "Art. 15" in text and "Wohnung" in text
+    assert reference in text
+    assert "Art. 15" in text
+    assert "Wohnung" in text
     assert "سمير" in text or "ﺳﻤﻴﺮ" in text
     with app.app_context():
         targets = db.session.scalars(
@@ -226,7 +236,8 @@ def test_erasure_removes_the_response_its_answers_and_its_invitation(app, coordi
         audit = db.session.scalar(
             sa.select(AuditEvent).where(AuditEvent.action == "response.delete")
         )
-        assert audit.target == f"response:{response_id}" and audit.outcome == "ok"
+        assert audit.target == f"response:{response_id}"
+        assert audit.outcome == "ok"
     # The link is gone with its invitation.
     assert browser.get(path).status_code == 404
 
@@ -240,10 +251,12 @@ def test_record_of_processing_comes_from_the_definition(app, client, auth, creat
     assert "Art. 9 Abs. 2 lit. a DSGVO" in html  # the legal basis from the definition
     assert "keine Weitergabe an die Ausländerbehörde" in html
     data = client.get("/admin/forms/newcomer/record.json").get_json()
-    assert data["retention_days"] == 365 and data["on_expiry"] == "anonymise"
+    assert data["retention_days"] == 365
+    assert data["on_expiry"] == "anonymise"
     assert data["missing"] == []
     by_name = {f["name"]: f for f in data["fields"]}
-    assert by_name["phone"]["identifying"] and not by_name["needs"]["identifying"]
+    assert by_name["phone"]["identifying"]
+    assert not by_name["needs"]["identifying"]
     assert set(data["districts"]) == {"Landkreis Mainz-Bingen", "Landkreis Bad Kreuznach"}
 
 
@@ -253,7 +266,8 @@ def test_full_privacy_information_in_the_persons_language(client):
     page = client.get("/f/volunteer/privacy?lang=en")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "The German text is binding" in html and 'href="/f/volunteer/privacy?lang=de"' in html
+    assert "The German text is binding" in html
+    assert 'href="/f/volunteer/privacy?lang=de"' in html
     # Facts the definition gives in German only are shown in German, marked as such.
     assert (
         '<span lang="de" dir="ltr" class="fallback">Art. 6 Abs. 1 lit. a DSGVO (Einwilligung)'
@@ -263,7 +277,8 @@ def test_full_privacy_information_in_the_persons_language(client):
     assert "datenschutz@kreis-mz.example" in html
     assert "withdraw your consent at any time" in html
     german = client.get("/f/volunteer/privacy?lang=de").get_data(as_text=True)
-    assert "Deutsche Fassung" not in german and 'class="fallback"' not in german
+    assert "Deutsche Fassung" not in german
+    assert 'class="fallback"' not in german
     arabic = client.get("/f/newcomer/privacy?lang=ar").get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in arabic
     assert "365" in arabic
@@ -286,7 +301,8 @@ def test_a_coordinator_corrects_answers_at_the_persons_request(app, coordinator)
     response_id, reference = newcomer_in_arabic(app)
     page = coordinator.get(f"/admin/responses/{response_id}/correct")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and reference in html
+    assert page.status_code == 200
+    assert reference in html
     assert 'value="0171 9876543"' in html or "+491719876543" in html  # the stored answers
     data = form_payload(html, dict(NEWCOMER_ANSWERS_BK, phone="not a number"))
     wrong = coordinator.post(f"/admin/responses/{response_id}/correct", data=data)
@@ -296,10 +312,12 @@ def test_a_coordinator_corrects_answers_at_the_persons_request(app, coordinator)
     saved = coordinator.post(f"/admin/responses/{response_id}/correct", data=data)
     assert saved.status_code == 302
     answers = answers_of(app, reference)
-    assert answers["name"] == ["Samir Haddad"] and answers["needs"] == ["work"]
+    assert answers["name"] == ["Samir Haddad"]
+    assert answers["needs"] == ["work"]
     with app.app_context():
         response = db.session.get(Response, response_id)
-        assert response.updated_at is not None and response.language == "ar"
+        assert response.updated_at is not None
+        assert response.language == "ar"
         audit = db.session.scalar(
             sa.select(AuditEvent).where(AuditEvent.action == "response.correct")
         )

@@ -14,8 +14,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from intake.engine.definition import DefinitionError, load_file
+from intake.engine.definition import load_file
 from intake.engine.expressions import check
+from intake.engine.validation import DefinitionError
 from intake.engine.xlsform import load_xlsform
 from tests.conftest import form_payload, response_count
 

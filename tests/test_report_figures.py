@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from intake.extensions import db
-from intake.reports.params import LOCAL_TZ
+from intake.period import LOCAL_TZ
 from intake.storage.models import Response
 from tests.conftest import NEWCOMER_ANSWERS_BK, VOLUNTEER_ANSWERS
 

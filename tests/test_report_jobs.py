@@ -47,13 +47,15 @@ def test_long_summary_is_made_in_the_background(app, client, submit, background,
     assert page.status_code == 200
     assert page.headers["Cache-Control"] == "no-store"
     status = wait_for(client, job_url)
-    assert status["state"] == "done" and status["progress"] == 100
+    assert status["state"] == "done"
+    assert status["progress"] == 100
     ready = client.get(job_url + "?lang=en").get_data(as_text=True)
     assert "Download the PDF" in ready
     pdf = client.get(status["download"])
     data = pdf.get_data()
     pdf.close()
-    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.status_code == 200
+    assert pdf.mimetype == "application/pdf"
     assert pdf.headers["Cache-Control"] == "no-store"
     text = unicodedata.normalize(
         "NFKC", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
@@ -62,7 +64,8 @@ def test_long_summary_is_made_in_the_background(app, client, submit, background,
     assert "Volunteer with us" in text  # in the language asked for
     with app.app_context():
         actions = [e.action for e in db.session.scalars(sa.select(AuditEvent))]
-    assert "report.job" in actions and "report.pdf" in actions
+    assert "report.job" in actions
+    assert "report.pdf" in actions
 
 
 def test_with_its_redis_gone_the_summary_is_made_in_this_process(
@@ -84,7 +87,8 @@ def test_with_its_redis_gone_the_summary_is_made_in_this_process(
 def test_summary_without_appendix_stays_in_the_request(client, submit, background, mainz):
     submit("volunteer", VOLUNTEER_ANSWERS)
     response = client.get("/admin/reports/mainz-bingen/volunteer.pdf?appendix=none")
-    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
 
 
 def test_jobs_are_for_their_owner_only(app, client, submit, background, mainz, create_user):
@@ -111,7 +115,8 @@ def test_old_jobs_and_files_are_deleted(app, client, submit, background, mainz):
     with app.app_context():
         job = db.session.scalar(sa.select(ReportJob))
         path = jobs.path_of(job)
-        assert path is not None and path.is_file()
+        assert path is not None
+        assert path.is_file()
         assert jobs.expire(hours=1) == 0
         job.created_at = job.created_at.replace(year=job.created_at.year - 1)
         db.session.commit()
@@ -224,7 +229,8 @@ def test_with_redis_a_worker_process_makes_the_summary(
 
 def test_worker_without_redis_says_what_to_set(runner):
     result = runner.invoke(args=["worker", "--burst"])
-    assert result.exit_code == 2 and "set INTAKE_REDIS_URL" in result.output
+    assert result.exit_code == 2
+    assert "set INTAKE_REDIS_URL" in result.output
 
 
 @sqlite_only
@@ -353,7 +359,8 @@ def test_a_worker_started_before_its_redis_waits_for_it(app, database_url):
                 break
             if "Redis does not answer; trying again" in line:
                 waiting.append(line)
-        assert len(waiting) == 2 and worker.poll() is None  # still there, still waiting
+        assert len(waiting) == 2
+        assert worker.poll() is None  # still there, still waiting
         forward = _Forward(port, (redis.hostname, redis.port or 6379))
         output, _ = worker.communicate(timeout=60)  # burst: the queue is empty, so it ends
         assert worker.returncode == 0, output[-2000:]

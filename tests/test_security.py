@@ -11,10 +11,10 @@ from flask_migrate import upgrade
 
 from intake import accounts, create_app, demo
 from intake.extensions import db
-from intake.storage import invitations as invitation_store
+from intake.invitations import store as invitation_store
+from intake.invitations.store import Person
+from intake.kiosk.store import create_event
 from intake.storage.districts import by_slug
-from intake.storage.events import create_event
-from intake.storage.invitations import Person
 from intake.storage.models import AuditEvent, Event, Form, Invitation, Response, User
 from tests.conftest import PASSWORD, VOLUNTEER_ANSWERS, csrf_token, form_payload, response_count
 
@@ -322,7 +322,9 @@ def test_session_cookie_is_secure_httponly_samesite_and_renewed_at_login(product
     )
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
     after = client.get_cookie("session", domain="intake.example.org").value
     assert after != before
     # The cookie from before the login does not carry the login.

@@ -40,7 +40,8 @@ def test_over_the_limit_the_form_comes_back_with_every_answer_and_stores_later(l
     html = refused.get_data(as_text=True)
     assert "Ihre Antworten sind noch nicht gespeichert" in html
     assert "Von Ihrem Netz wurden in den letzten Minuten viele Formulare gesendet" in html
-    assert "Müller-Lüdenscheidt" in html and "Jugendamt" in html  # nothing typed is lost
+    assert "Müller-Lüdenscheidt" in html
+    assert "Jugendamt" in html  # nothing typed is lost
     assert f'value="{third["idempotency_key"]}"' in html  # the same key for the later send
     assert response_count(limited) == 2
     # Once the window has passed (here: the limit raised by the operator), the same

@@ -1,17 +1,5 @@
-"""Coordinator back office: login, dashboard, reports."""
+"""Coordinator back office: login, dashboard, forms, responses, reports, exports, users.
 
-from flask import Blueprint
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-from intake.admin import (  # noqa: E402, F401  (registers the routes)
-    auth,
-    events_admin,
-    exports_admin,
-    forms_admin,
-    invitations_admin,
-    links_admin,
-    responses_admin,
-    users_admin,
-    views,
-)
+The blueprint is in `blueprint.py`; intake/routes.py imports the modules that add
+its URL rules (here and in the feature packages: kiosk, invitations).
+"""

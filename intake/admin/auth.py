@@ -31,7 +31,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from intake import accounts, audit, config
-from intake.admin import bp
+from intake.admin.blueprint import bp
 from intake.admin.forms import ChangePasswordForm, LoginForm, NewPasswordForm
 from intake.errors import render_error
 from intake.extensions import db, limiter, login_manager

@@ -24,8 +24,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from intake.kiosk.store import IDLE_RANGE, PIN_RE, THANKS_RANGE
 from intake.passwords import MIN_PASSWORD_LENGTH
-from intake.storage.events import IDLE_RANGE, PIN_RE, THANKS_RANGE
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -11,7 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from intake import audit, scope
-from intake.admin import bp
+from intake.admin.access import scoped_form
+from intake.admin.blueprint import bp
 from intake.errors import render_error
 from intake.extensions import db
 from intake.i18n import current_language
@@ -19,7 +20,7 @@ from intake.reports import jobs
 from intake.reports import params as report_params
 from intake.reports.pdf import render_summary
 from intake.reports.summary import build_summary
-from intake.storage.forms import all_published, published
+from intake.storage.forms import all_published
 from intake.storage.models import Response
 
 
@@ -53,24 +54,6 @@ def report_builder():
         key: value for key in ("from", "to", "appendix", "lang") if (value := request.args.get(key))
     }
     return redirect(url_for("admin.report_pdf", district=district, form_slug=form_slug, **query))
-
-
-def scoped_form(district: str, form_slug: str, action: str, target: str):
-    """The districts a URL names (as the user may see them) and the form, or 404.
-
-    A district the user may not see is audited as a denied `action` and answers 404,
-    exactly like one that does not exist.
-    """
-    try:
-        districts = scope.districts_for(current_user, district)
-    except scope.NotVisible:
-        audit.record(action, current_user, target, outcome="denied")
-        abort(404)
-    found = published(form_slug)
-    if found is None:
-        abort(404)
-    form, _version, definition = found
-    return districts, form, definition
 
 
 @bp.get("/reports/<district>/<form_slug>.pdf")

@@ -7,9 +7,7 @@ from flask import Flask
 from intake.cli import (
     backup,
     datakeys,
-    events,
     forms,
-    invitations,
     purge,
     report,
     seed,
@@ -17,6 +15,8 @@ from intake.cli import (
     users,
     worker,
 )
+from intake.invitations import cli as invitations
+from intake.kiosk import cli as events
 
 
 def init_app(app: Flask) -> None:

@@ -1,6 +1,6 @@
 """`data-keys new|rotate`: the keys that encrypt answers to sensitive questions.
 
-See intake/privacy/crypto.py and docs/privacy.md for where the keys live and the order
+See intake/storage/sealing.py and docs/privacy.md for where the keys live and the order
 of a rotation.
 """
 
@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 
 from intake import audit
 from intake.extensions import db
-from intake.privacy import crypto
+from intake.storage import sealing
 from intake.storage.models import Answer, FormVersion, Response
 from intake.storage.responses import sensitive_names
 
@@ -33,8 +33,8 @@ def new(print_only: bool) -> None:
         click.echo(Fernet.generate_key().decode())
         return
     try:
-        crypto.add_new_key()
-    except crypto.DataKeyError as exc:
+        sealing.add_new_key()
+    except sealing.DataKeyError as exc:
         raise click.ClickException(str(exc)) from exc
     audit.record("data_keys.new", None, "instance/data_keys")
     click.echo("A new key now comes first in instance/data_keys; run `data-keys rotate` next.")
@@ -45,8 +45,8 @@ def rotate() -> None:
     """Re-encrypt every sensitive answer with the first key (also ones stored in plain
     text before their question was marked sensitive)."""
     try:
-        crypto.configured_keys()
-    except crypto.DataKeyError as exc:
+        sealing.configured_keys()
+    except sealing.DataKeyError as exc:
         raise click.ClickException(str(exc)) from exc
     done = 0
     for version in db.session.scalars(sa.select(FormVersion)).all():
@@ -70,8 +70,8 @@ def rotate() -> None:
                 break
             try:
                 for answer in batch:
-                    answer.value = crypto.rotate(answer.value)
-            except crypto.DataKeyError as exc:
+                    answer.value = sealing.rotate(answer.value)
+            except sealing.DataKeyError as exc:
                 db.session.rollback()
                 raise click.ClickException(str(exc)) from exc
             db.session.commit()

@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
 from flask.cli import AppGroup
 
 from intake import audit
-from intake.engine.definition import DefinitionError
-from intake.engine.loader import load_any
+from intake.engine.loader import dump_any, load_any
+from intake.engine.validation import DefinitionError
 from intake.extensions import db
 from intake.storage.forms import all_published, import_definition, published
 
@@ -83,22 +82,13 @@ def export(slug: str, out: Path) -> None:
     if not out.parent.is_dir():
         raise click.BadParameter(f"the folder {out.parent} does not exist", param_hint="--out")
     notices: list[str] = []
-    out.write_bytes(export_bytes(found[1].definition, out.suffix.lower(), notices))
+    try:
+        data = dump_any(found[1].definition, out.suffix.lower(), notices)
+    except ValueError:
+        raise click.BadParameter(
+            "the file must end in .xlsx, .yaml or .json", param_hint="--out"
+        ) from None
+    out.write_bytes(data)
     for notice in notices:
         click.echo(f"{out.name}: note: {notice}", err=True)
     click.echo(f"Wrote {out}.")
-
-
-def export_bytes(definition: dict, suffix: str, notices: list[str] | None = None) -> bytes:
-    """A definition as .xlsx, .yaml or .json bytes; notices say what XLSForm tools may refuse."""
-    import json
-
-    if suffix == ".xlsx":
-        from intake.engine.xlsform import write_xlsform
-
-        return write_xlsform(definition, notices)
-    if suffix in (".yaml", ".yml"):
-        return yaml.safe_dump(definition, allow_unicode=True, sort_keys=False).encode()
-    if suffix == ".json":
-        return json.dumps(definition, ensure_ascii=False, indent=2).encode()
-    raise click.BadParameter("the file must end in .xlsx, .yaml or .json", param_hint="--out")

@@ -8,7 +8,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from intake import ROOT
+from intake.config import ROOT
 
 TRANSLATIONS = ROOT / "translations"
 POT = TRANSLATIONS / "messages.pot"

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from intake.reports import jobs
+from intake import background
 
 
 @click.command("worker")
@@ -19,4 +19,4 @@ def worker(burst: bool) -> None:
             "set INTAKE_REDIS_URL (e.g. redis://127.0.0.1:6379/0); without it the app "
             "makes summaries in its own processes and needs no worker"
         )
-    jobs.work(burst=burst)
+    background.work(burst=burst)

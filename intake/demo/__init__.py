@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from intake.engine.definition import FieldDef, FormDefinition, load_file
 from intake.extensions import db
+from intake.kiosk.store import create_event, new_pin
 from intake.passwords import hash_password
-from intake.storage.events import create_event, new_pin
 from intake.storage.forms import all_published, import_definition
 from intake.storage.models import (
     Answer,
@@ -288,28 +288,29 @@ def _fake_answers(
 
 
 def _fake_value(fdef: FieldDef, places: list[str], rng: random.Random) -> list[str]:
-    kind = fdef.type
-    if not fdef.required and kind != "consent" and rng.random() < 0.2:
-        return []
+    """A made-up answer in the field's stored format (intake.engine.fieldtypes `stored`)."""
+    stored = fdef.kind.stored
+    if not fdef.required and stored != "yes" and rng.random() < 0.2:
+        return []  # a consent is always given: without it nothing is stored
     options = [c["value"] for c in fdef.choices]
-    if kind == "single_choice":
+    if stored == "choice":
         return [rng.choice(options)]
-    if kind == "multiple_choice":
+    if stored == "choices":
         return rng.sample(options, k=rng.randint(1, min(3, len(options))))
-    if kind == "municipality":
+    if stored == "place":
         return [rng.choice(places)]
-    if kind == "yes_no":
-        return [rng.choice(["yes", "no"])]
-    if kind == "consent":
-        return ["yes"]
-    if kind == "integer":
+    if stored == "yes_no":
+        return [rng.choice(fdef.kind.values)]
+    if stored == "yes":
+        return list(fdef.kind.values)
+    if stored == "integer":
         low, high = fdef.raw.get("min") or 0, fdef.raw.get("max") or 10
         return [str(rng.randint(low, min(high, low + 8)))]
-    if kind == "date":
+    if stored == "date":
         return [f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"]
-    if kind == "email":
+    if stored == "email":
         return [f"person{rng.randrange(10**6)}@example.org"]
-    if kind == "phone":
+    if stored == "phone":
         return [f"+49151{rng.randrange(10**7, 10**8)}"]
     if fdef.name in ("first_name", "name"):
         return [rng.choice(FIRST_NAMES)]

@@ -440,41 +440,48 @@ def evaluate(
         if kind == "neg":
             return -to_number(ev(n[1]))
         if kind == "call":
-            return call(n[1], n[2])
+            return _call(n[1], n[2], ev, today)
         raise ExpressionError(f"unknown node {kind}")  # pragma: no cover
 
-    def call(name: str, args: list[Node]) -> Value:
-        if name == "if":
-            return ev(args[1]) if to_bool(ev(args[0])) else ev(args[2])
-        if name == "today":
-            return (today or date.today()).isoformat()
-        values = [ev(a) for a in args]
-        if name == "selected":
-            return to_string(values[1]) in _items(values[0])
-        if name == "count-selected":
-            return float(len(_items(values[0])))
-        if name == "string-length":
-            return float(len(to_string(values[0])))
-        if name == "regex":
-            from_answer = args[1][0] != "str"
-            return regex_matches(to_string(values[0]), to_string(values[1]), from_answer)
-        if name == "contains":
-            return to_string(values[1]) in to_string(values[0])
-        if name == "starts-with":
-            return to_string(values[0]).startswith(to_string(values[1]))
-        if name == "number":
-            return to_number(values[0])
-        if name == "int":
-            number = to_number(values[0])
-            return number if math.isnan(number) or math.isinf(number) else float(math.trunc(number))
-        if name == "coalesce":
-            first = values[0]
-            return first if to_string(first) != "" else values[1]
-        if name == "not":
-            return not to_bool(values[0])
-        raise ExpressionError(f"unknown function {name}")  # pragma: no cover
-
     return ev(node)
+
+
+def _call(name: str, args: list[Node], ev: Callable[[Node], Value], today: date | None) -> Value:
+    """Call function `name` on its argument trees, evaluated by `ev` as it needs them."""
+    if name == "if":
+        return ev(args[1]) if to_bool(ev(args[0])) else ev(args[2])
+    if name == "today":
+        return (today or date.today()).isoformat()
+    values = [ev(a) for a in args]
+    if name == "regex":
+        from_answer = args[1][0] != "str"
+        return regex_matches(to_string(values[0]), to_string(values[1]), from_answer)
+    return _apply(name, values)
+
+
+def _apply(name: str, values: list[Value]) -> Value:
+    """Apply function `name` (not if, today or regex) to its arguments' values."""
+    if name == "selected":
+        return to_string(values[1]) in _items(values[0])
+    if name == "count-selected":
+        return float(len(_items(values[0])))
+    if name == "string-length":
+        return float(len(to_string(values[0])))
+    if name == "contains":
+        return to_string(values[1]) in to_string(values[0])
+    if name == "starts-with":
+        return to_string(values[0]).startswith(to_string(values[1]))
+    if name == "number":
+        return to_number(values[0])
+    if name == "int":
+        number = to_number(values[0])
+        return number if math.isnan(number) or math.isinf(number) else float(math.trunc(number))
+    if name == "coalesce":
+        first = values[0]
+        return first if to_string(first) != "" else values[1]
+    if name == "not":
+        return not to_bool(values[0])
+    raise ExpressionError(f"unknown function {name}")  # pragma: no cover
 
 
 # --- regex(): authors' patterns on RE2 --------------------------------------------------

@@ -1,11 +1,15 @@
-"""Read a form definition from any supported file: YAML, JSON or XLSForm (.xlsx)."""
+"""Form definitions from and to any supported file: YAML, JSON or XLSForm (.xlsx)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
-from intake.engine.definition import DefinitionError, load_file
+import yaml
+
+from intake.engine.definition import load_file
+from intake.engine.validation import DefinitionError
 
 SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
 
@@ -23,3 +27,17 @@ def load_any(path: str | Path) -> tuple[dict[str, Any], list[str]]:
             path.name, ["unsupported file type; use .yaml, .yml, .json or an XLSForm .xlsx"]
         )
     return load_file(path), []
+
+
+def dump_any(definition: dict[str, Any], suffix: str, notices: list[str] | None = None) -> bytes:
+    """A definition as .xlsx, .yaml or .json bytes; `notices` gets what XLSForm tools may
+    refuse. Another suffix is a ValueError."""
+    if suffix == ".xlsx":
+        from intake.engine.xlsform import write_xlsform
+
+        return write_xlsform(definition, notices)
+    if suffix in (".yaml", ".yml"):
+        return yaml.safe_dump(definition, allow_unicode=True, sort_keys=False).encode()
+    if suffix == ".json":
+        return json.dumps(definition, ensure_ascii=False, indent=2).encode()
+    raise ValueError(suffix)

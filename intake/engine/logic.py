@@ -28,10 +28,10 @@ def expression_value(values: list[str], fdef: FieldDef | None = None) -> str:
     static/intake-logic.js reads decimal fields the same way.
     """
     text = " ".join(values)
-    if fdef is not None and fdef.type == "decimal":
+    if fdef is not None and fdef.kind.decimal_comma:
         number = re.sub(r"\s", "", text).replace(",", ".")
         return number if not math.isnan(to_number(number)) else text
-    if fdef is not None and fdef.type == "date":
+    if fdef is not None and fdef.kind.dotted_date:
         typed = re.fullmatch(r"([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4})", text.strip())
         if typed:
             day, month, year = typed.groups()

@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 
 from intake import xlsx_limits
 from intake.i18n import NATIVE_NAMES
-from intake.storage.invitations import Person
+from intake.invitations.store import Person
 from intake.storage.models import District
 
 MAX_ROWS = 5000
@@ -132,24 +132,12 @@ def check(
     result = Checked()
     heading, body = rows[0], rows[1:]
     columns = _columns(heading)
-    if "email" not in columns:
-        result.problems.append(
-            Problem(_("The first row must name the columns; an “email” column is missing."), 1)
-        )
-        return result
-    if not body:
-        result.problems.append(Problem(_("The list has no people after its first row.")))
-        return result
-    if len(body) > MAX_ROWS:
-        result.problems.append(
-            Problem(_("The list has more than %(n)s people; please split it.", n=MAX_ROWS))
-        )
+    stop = _list_problem(columns, body)
+    if stop is not None:
+        result.problems.append(stop)
         return result
     by_language = _language_names(languages)
-    by_district = {}
-    for district in districts:
-        by_district[district.slug.lower()] = district
-        by_district[district.name.casefold()] = district
+    by_district = _district_names(districts)
     seen: dict[str, int] = {}
     people: list[tuple[int, Person]] = []
     for number, row in enumerate(body, start=2):
@@ -214,6 +202,26 @@ def check(
     if not result.problems:
         result.people = [person for _number, person in people]
     return result
+
+
+def _list_problem(columns: dict[str, int], body: list[list[str]]) -> Problem | None:
+    """A problem of the whole list that stops the check: no email column, no or too many people."""
+    if "email" not in columns:
+        return Problem(_("The first row must name the columns; an “email” column is missing."), 1)
+    if not body:
+        return Problem(_("The list has no people after its first row."))
+    if len(body) > MAX_ROWS:
+        return Problem(_("The list has more than %(n)s people; please split it.", n=MAX_ROWS))
+    return None
+
+
+def _district_names(districts: Sequence[District]) -> dict[str, District]:
+    """The districts by slug (lower case) and by name (case-folded)."""
+    by_district = {}
+    for district in districts:
+        by_district[district.slug.lower()] = district
+        by_district[district.name.casefold()] = district
+    return by_district
 
 
 def _columns(heading: list[str]) -> dict[str, int]:

@@ -27,7 +27,7 @@ from intake import mail
 from intake.engine.definition import FormDefinition
 from intake.extensions import db
 from intake.i18n import direction
-from intake.storage import invitations as store
+from intake.invitations import store
 from intake.storage.forms import published
 from intake.storage.models import Invitation, utcnow
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from flask_babel import force_locale
 
-from intake.engine.definition import RECORD_FACTS, FormDefinition
+from intake.engine.definition import FormDefinition
+from intake.engine.validation import RECORD_FACTS
 from intake.i18n import NATIVE_NAMES
 from intake.privacy.retention import identifying_fields
 from intake.storage.forms import offered_districts

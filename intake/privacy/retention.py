@@ -35,8 +35,6 @@ from intake.storage.forms import all_published, definition_of
 from intake.storage.models import Answer, FormVersion, Invitation, Response, utcnow
 
 BATCH = 500
-#: Answer types that can name a person whatever the question (see the module text).
-IDENTIFYING_TYPES = ("text", "textarea", "email", "phone", "date", "hidden")
 
 
 @dataclass
@@ -65,7 +63,8 @@ def identifying_fields(definition: FormDefinition) -> set[str]:
     return {
         f.name
         for f in definition.answer_fields
-        if f.personal or f.sensitive or f.type in IDENTIFYING_TYPES
+        # `identifying` types can name a person whatever the question (see the module text).
+        if f.personal or f.sensitive or f.kind.identifying
     }
 
 

@@ -15,15 +15,14 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from markupsafe import Markup
 
 from intake.extensions import db
-from intake.privacy import crypto
 from intake.reports import fonts, jobs
 from intake.reports.pdf import html_to_pdf
 from intake.storage.forms import definition_of
 from intake.storage.models import Municipality, Response
+from intake.storage.responses import answer_values
 
 
 @dataclass
@@ -46,16 +45,14 @@ def _access(response: Response) -> Access:
     definition = definition_of(response.form_version)
     lang = response.language if response.language in definition.languages else None
     places = dict(db.session.execute(sa.select(Municipality.slug, Municipality.name)).all())
-    values: dict[str, list[str]] = {}
-    for answer in sorted(response.answers, key=lambda a: a.id):
-        values.setdefault(answer.field, []).append(crypto.reveal(answer.value))
+    values = answer_values(response)
     rows: list[tuple[str, str, list[str]]] = []
     answers = []
     for fdef in definition.answer_fields:
         raw = values.get(fdef.name)
         if not raw:
             continue
-        shown = _shown(fdef, raw, places, "de")
+        shown = [fdef.answer_label(v, "de", places) for v in raw]
         label_de = fdef.label("de").text
         label_own = fdef.label(lang).text if lang else label_de
         rows.append((label_de, label_own, shown))
@@ -121,16 +118,6 @@ def erase(response: Response) -> None:
     db.session.flush()
     jobs.discard_finished()
     db.session.commit()
-
-
-def _shown(fdef, raw: list[str], places: dict[str, str], lang: str) -> list[str]:
-    if fdef.type in ("single_choice", "multiple_choice", "rating"):
-        return [fdef.choice_label(v, lang).text for v in raw]
-    if fdef.type in ("yes_no", "consent"):
-        return [{"yes": _("Yes"), "no": _("No")}.get(v, v) for v in raw]
-    if fdef.type == "municipality":
-        return [places.get(v, v) for v in raw]
-    return list(raw)
 
 
 def _iso(value: datetime | None) -> str | None:

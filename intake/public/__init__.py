@@ -1,7 +1,5 @@
-"""Public (respondent) side: the form list, forms, submission, receipt, invitation links."""
+"""Public (respondent) side: the form list, forms, submission, receipt, embedding.
 
-from flask import Blueprint
-
-bp = Blueprint("public", __name__)
-
-from intake.public import invitations, views  # noqa: E402, F401  (registers the routes)
+The blueprint is in `blueprint.py`; intake/routes.py imports the modules that add
+its URL rules (here, and the invitation links of intake/invitations/views.py).
+"""

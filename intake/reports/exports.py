@@ -13,7 +13,7 @@ import csv
 import io
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
@@ -27,10 +27,12 @@ from openpyxl.styles import Font
 
 from intake.engine.definition import FieldDef, FormDefinition
 from intake.extensions import db
-from intake.privacy import crypto
-from intake.reports.params import LOCAL_TZ, ReportParams
-from intake.storage.events import event_names
+from intake.kiosk.store import event_names
+from intake.period import LOCAL_TZ
+from intake.reports.params import ReportParams
+from intake.scope import responses_where
 from intake.storage.models import Answer, District, Form, FormVersion, Municipality, Response
+from intake.storage.sealing import reveal
 
 #: Responses read (and answers fetched) per query.
 BATCH_SIZE = 1000
@@ -75,11 +77,7 @@ def export_rows(
     read at once, so the caller may commit (an audit event) or detach them meanwhile.
     """
     district_names = {d.id: d.name for d in districts}
-    scope = [Response.form_id == form.id, Response.district_id.in_(list(district_names))]
-    if params.start_utc:
-        scope.append(Response.created_at >= params.start_utc)
-    if params.end_utc:
-        scope.append(Response.created_at < params.end_utc)
+    scope = responses_where(districts, form, params.period)
     return _rows(form.id, definition, district_names, scope, lang, batch_size, sensitive)
 
 
@@ -92,11 +90,7 @@ def _rows(
     batch_size: int,
     sensitive: bool = False,
 ) -> Iterator[list[str]]:
-    fields = [
-        f
-        for f in definition.answer_fields
-        if f.type not in ("note", "page") and (sensitive or not f.sensitive)
-    ]
+    fields = [f for f in definition.answer_fields if sensitive or not f.sensitive]
     encrypted = {f.name for f in fields if f.sensitive}
     columns = _columns(fields, scope)
     # Every translated text is looked up once, here, in the export's language; the
@@ -130,7 +124,7 @@ def _rows(
             .where(Answer.response_id.in_([r.id for r in batch]), Answer.field.in_(names))
             .order_by(Answer.id)
         ):
-            values[response_id][name].append(crypto.reveal(value) if name in encrypted else value)
+            values[response_id][name].append(reveal(value) if name in encrypted else value)
         for r in batch:
             answers = values.get(r.id, {})
             row = [
@@ -192,7 +186,7 @@ def _columns(fields: list[FieldDef], scope: list) -> list[Column]:
     Choices only an older version offered still get a column (after the current ones)
     when someone ticked them, so no ticked answer disappears from the export.
     """
-    multiple = [f.name for f in fields if f.type == "multiple_choice"]
+    multiple = [f.name for f in fields if f.kind.multiple]
     seen: dict[str, set[str]] = defaultdict(set)
     if multiple:
         for name, value in db.session.execute(
@@ -204,7 +198,7 @@ def _columns(fields: list[FieldDef], scope: list) -> list[Column]:
             seen[name].add(value)
     out = []
     for fdef in fields:
-        if fdef.type != "multiple_choice":
+        if not fdef.kind.multiple:
             out.append(Column(fdef))
             continue
         declared = [c["value"] for c in fdef.choices]
@@ -221,24 +215,18 @@ def _column_header(column: Column, lang: str) -> str:
     return f"{label} – {column.field.choice_label(column.choice, lang).text}"
 
 
-def _value_labels(fields: list[FieldDef], lang: str) -> dict[str, dict[str, str]]:
+def _value_labels(fields: list[FieldDef], lang: str) -> dict[str, Mapping[str, str]]:
     """Per field, stored value -> what the export shows; values not listed show as stored."""
-    yes_no = {"yes": _("Yes"), "no": _("No")}
-    places: dict[str, str] | None = None
-    out: dict[str, dict[str, str]] = {}
+    places: dict[str, str] = {}
+    out: dict[str, Mapping[str, str]] = {}
     for fdef in fields:
-        if fdef.type in ("single_choice", "rating"):
-            out[fdef.name] = {
-                c["value"]: fdef.choice_label(c["value"], lang).text for c in fdef.choices
-            }
-        elif fdef.type in ("yes_no", "consent"):
-            out[fdef.name] = yes_no
-        elif fdef.type == "municipality":
-            if places is None:
-                places = dict(
-                    db.session.execute(sa.select(Municipality.slug, Municipality.name)).all()
-                )
-            out[fdef.name] = places
+        if fdef.kind.multiple:
+            continue  # a column per choice (_columns), marked 1 when ticked
+        if fdef.kind.place and not places:
+            places = dict(db.session.execute(sa.select(Municipality.slug, Municipality.name)).all())
+        labels = fdef.answer_labels(lang, places)
+        if labels:
+            out[fdef.name] = labels
     return out
 
 

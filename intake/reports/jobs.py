@@ -1,13 +1,14 @@
 """PDF summaries made in the background, so no request waits for a long render.
 
 A summary whose appendix has more rows than PDF_INLINE_MAX_ROWS is not rendered in the
-request: a ReportJob row is written, a worker thread of this process (or, with REDIS_URL,
-any `flask --app intake worker` process through an RQ queue) makes the PDF
-into instance/reports/<id>.pdf, and the browser follows the job's progress on its page
-and downloads the file when it is ready. The job lives in the database, so any app
-process can answer for its progress; the file must then be on storage they share (the
-instance folder). A job and its file are deleted REPORT_JOB_HOURS after it was asked for
-(`expire`, run whenever a job starts); until then its owner may download it again.
+request: a ReportJob row is written and the job submitted through intake/background.py:
+a worker thread of this process (or, with REDIS_URL, any `flask --app intake worker`
+process through the RQ queue) makes the PDF into instance/reports/<id>.pdf, and the
+browser follows the job's progress on its page and downloads the file when it is ready.
+The job lives in the database, so any app process can answer for its progress; the file
+must then be on storage they share (the instance folder). A job and its file are deleted
+REPORT_JOB_HOURS after it was asked for (`expire`, run whenever a job starts); until then
+its owner may download it again.
 
 Plain module: no request access. The caller has checked who may see what; a job
 carries the user and re-checks the districts when it runs.
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,12 +29,13 @@ from intake import background, scope
 from intake.extensions import db
 from intake.reports import params as report_params
 from intake.reports.pdf import render_summary
-from intake.reports.summary import TEXT_TYPES, build_summary
+from intake.reports.summary import build_summary
 from intake.storage.forms import published
 from intake.storage.models import Answer, District, Form, ReportJob, Response, User, utcnow
 
-#: One render at a time: PDF rendering is CPU-bound and holds a process-wide lock.
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-report")
+#: One render at a time: PDF rendering is CPU-bound and holds a process-wide lock. A
+#: lane of its own, so summaries and invitation emails do not wait for each other.
+_executor = background.Lane("intake-report")
 
 
 def too_long(form: Form, definition, districts: list[District], params) -> bool:
@@ -46,18 +47,14 @@ def too_long(form: Form, definition, districts: list[District], params) -> bool:
     contact rows) or PDF_INLINE_MAX_RESPONSES responses.
     """
     config = current_app.config
-    where = [Response.form_id == form.id, Response.district_id.in_([d.id for d in districts])]
-    if params.start_utc:
-        where.append(Response.created_at >= params.start_utc)
-    if params.end_utc:
-        where.append(Response.created_at < params.end_utc)
+    where = scope.responses_where(districts, form, params.period)
     responses = db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(*where))
     if responses > config["PDF_INLINE_MAX_RESPONSES"]:
         return True
     if params.appendix == "none":
         return False
     rows = responses if params.appendix == "roster" else 0
-    names = [f.name for f in definition.fields if f.type in TEXT_TYPES]
+    names = [f.name for f in definition.fields if f.kind.free_text]
     if names:
         rows += db.session.scalar(
             sa.select(sa.func.count())
@@ -89,64 +86,18 @@ def start(user: User, district: str, form_slug: str, params: dict[str, str | Non
     expire()
     db.session.add(job)
     db.session.commit()
-    if not background.enqueue(run_queued, job.id, timeout=600, job_id=f"report-{job.id}"):
-        _executor.submit(_run, current_app._get_current_object(), job.id)
+    background.submit(run_queued, job.id, timeout=600, job_id=f"report-{job.id}", lane=_executor)
     return job
 
 
 def wait_idle(timeout: float) -> None:
     """Wait until every summary this process was asked to make in-process has run."""
-    _executor.submit(lambda: None).result(timeout)
-
-
-def queue():
-    """The RQ queue when REDIS_URL is set (several app processes), else None.
-
-    Summaries and other background work (intake/background.py) share it.
-    """
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        return None
-    from redis import Redis
-    from rq import Queue
-
-    # A Redis that does not answer costs two seconds, not the system's TCP timeout.
-    connection = Redis.from_url(url, socket_connect_timeout=2)
-    return Queue(current_app.config["REPORT_QUEUE"], connection=connection)
+    _executor.wait_idle(timeout)
 
 
 def run_queued(job_id: str) -> None:
-    """What an RQ worker runs (`flask --app intake worker` has the app's context)."""
+    """The task of one summary (run in the app's context by an RQ worker or a lane)."""
     _run(current_app._get_current_object(), job_id)
-
-
-def work(burst: bool = False) -> None:
-    """Take summaries from the queue and make them, until stopped (or the queue is empty).
-
-    A SimpleWorker runs each job in this process (no fork), inside the app context the
-    CLI set up; SIGTERM lets the job in hand finish first (RQ's warm shutdown).
-    """
-    from redis.exceptions import ConnectionError as RedisDown
-    from redis.exceptions import TimeoutError as RedisSilent
-    from rq import SimpleWorker
-
-    rq_queue = queue()
-    if rq_queue is None:
-        raise RuntimeError("REDIS_URL is not set")
-    pause = float(current_app.config.get("WORKER_RETRY_SECONDS", 5))
-    while True:
-        # Redis not there yet (started before it, or restarting): wait and try again
-        # rather than exit, so systemd need not restart us in a loop.
-        try:
-            rq_queue.connection.ping()
-            SimpleWorker([rq_queue], connection=rq_queue.connection).work(
-                burst=burst, with_scheduler=False
-            )
-            return
-        except (RedisDown, RedisSilent):
-            current_app.logger.warning("worker: Redis does not answer; trying again in %s s", pause)
-            time.sleep(pause)
-            pause = min(pause * 2, 60)
 
 
 def find(job_id: str, user: User) -> ReportJob | None:

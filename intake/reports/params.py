@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from flask_babel import gettext as _
+
+from intake.period import Period
 
 APPENDICES = ("none", "text", "roster")
 #: Dates a period may name. Wide enough for any real question (no response is older
@@ -16,7 +17,6 @@ APPENDICES = ("none", "text", "roster")
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)
 REPORT_LANGUAGES = ("de", "en")
-LOCAL_TZ = ZoneInfo("Europe/Berlin")
 
 
 @dataclass(frozen=True)
@@ -29,19 +29,9 @@ class ReportParams:
     appendix: str
 
     @property
-    def start_utc(self) -> datetime | None:
-        """Start of `date_from` in German local time, as UTC."""
-        if self.date_from is None:
-            return None
-        return datetime.combine(self.date_from, time.min, LOCAL_TZ).astimezone(UTC)
-
-    @property
-    def end_utc(self) -> datetime | None:
-        """End (exclusive) of `date_to` in German local time, as UTC."""
-        if self.date_to is None:
-            return None
-        next_day = self.date_to + timedelta(days=1)
-        return datetime.combine(next_day, time.min, LOCAL_TZ).astimezone(UTC)
+    def period(self) -> Period:
+        """The dates as a Period (its edges in UTC filter the responses)."""
+        return Period(self.date_from, self.date_to)
 
 
 def parse(

@@ -15,14 +15,20 @@ import sqlalchemy as sa
 from babel import Locale, UnknownLocaleError
 
 from intake.engine.definition import FieldDef, FormDefinition
+from intake.engine.fieldtypes import FIELD_TYPES
 from intake.extensions import db
 from intake.i18n import NATIVE_NAMES
-from intake.reports.params import LOCAL_TZ, ReportParams
-from intake.storage.events import event_names
+from intake.kiosk.store import event_names
+from intake.period import LOCAL_TZ, Period
+from intake.reports.params import ReportParams
+from intake.scope import responses_where
 from intake.storage.models import Answer, District, Form, Municipality, Response, utcnow
 
-COUNTED_TYPES = ("single_choice", "multiple_choice", "rating", "yes_no", "municipality", "consent")
-TEXT_TYPES = ("text", "textarea")
+#: Free-text types, whose answers the summary lists (jobs.py sizes the appendix by them).
+TEXT_TYPES = tuple(t.name for t in FIELD_TYPES.values() if t.free_text)
+#: The roster names the choices of these; ratings and yes/no answers show as stored there,
+#: as they always have (unlike everywhere else, where `answer_label` names them too).
+ROSTER_NAMED_CHOICES = ("single_choice", "multiple_choice")
 #: xhtml2pdf lays out one table in quadratic time: long lists are split.
 TABLE_ROWS = 200
 
@@ -114,14 +120,9 @@ def build_summary(
     """Compute the summary of `form` over `districts` and the period in `params`."""
     lang = params.lang
     ids = [d.id for d in districts]
-    common = [Response.district_id.in_(ids)]  # districts and period, any form
-    scope_start = None
-    if params.start_utc:
-        scope_start = Response.created_at >= params.start_utc
-        common.append(scope_start)
-    if params.end_utc:
-        common.append(Response.created_at < params.end_utc)
-    scope = [Response.form_id == form.id, *common]
+    period = params.period
+    common = responses_where(districts, period=period)  # districts and period, any form
+    scope = responses_where(districts, form, period)
 
     per_district = dict(
         db.session.execute(
@@ -141,8 +142,8 @@ def build_summary(
     sources = _source_rows(scope, ids, total)
     over_time, unit = _time_rows(scope, ids, total, lang)
     up_to_end = None
-    if params.start_utc:
-        before_end = [c for c in scope if c is not scope_start]
+    if period.start_utc:
+        before_end = responses_where(districts, form, Period(None, period.date_to))
         counted = dict(
             db.session.execute(
                 sa.select(Response.district_id, sa.func.count())
@@ -355,7 +356,7 @@ def _question_counts(
 ) -> list[QuestionCounts]:
     """Counts per option of every choice question: one GROUP BY over all of them."""
     # Special categories (Art. 9) are never counted in a summary, which viewers see too.
-    counted = [f for f in definition.fields if f.type in COUNTED_TYPES and not f.sensitive]
+    counted = [f for f in definition.fields if f.kind.counted and not f.sensitive]
     names = [f.name for f in counted]
     counts: dict[str, dict[str, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
     answered: dict[str, dict[int, int]] = defaultdict(dict)
@@ -374,7 +375,7 @@ def _question_counts(
             for by_district in counts[name].values():
                 for district_id, n in by_district.items():
                     answered[name][district_id] = answered[name].get(district_id, 0) + n
-        multiple = [f.name for f in counted if f.type == "multiple_choice"]
+        multiple = [f.name for f in counted if f.kind.multiple]
         if multiple:
             answered.update({name: {} for name in multiple})
             rows = db.session.execute(
@@ -387,7 +388,7 @@ def _question_counts(
             )
             for name, district_id, n in rows:
                 answered[name][district_id] = n
-    places = _municipality_names() if any(f.type == "municipality" for f in counted) else {}
+    places = _municipality_names() if any(f.kind.place for f in counted) else {}
     total = sum(totals)
     out = []
     for fdef in counted:
@@ -398,7 +399,7 @@ def _question_counts(
             row_total = sum(by_district.values())
             rows_out.append(
                 CountRow(
-                    label=_option_label(fdef, value, lang, places),
+                    label=fdef.answer_label(value, lang, places),
                     counts=[by_district.get(i, 0) for i in ids],
                     total=row_total,
                     percent=_percent(row_total, total),
@@ -407,7 +408,7 @@ def _question_counts(
         out.append(
             QuestionCounts(
                 label=fdef.report_label(lang),
-                multiple=fdef.type == "multiple_choice",
+                multiple=fdef.kind.multiple,
                 rows=rows_out,
                 answered=[answered[fdef.name].get(i, 0) for i in ids],
                 answered_total=sum(answered[fdef.name].values()),
@@ -418,26 +419,13 @@ def _question_counts(
 
 def _option_order(fdef: FieldDef, seen: dict[str, dict[int, int]]) -> list[str]:
     """The definition's options in order, then values only older versions offered."""
-    if fdef.type == "yes_no":
-        declared = ["yes", "no"]
-    elif fdef.type == "consent":
-        declared = ["yes"]
-    elif fdef.type == "municipality":
+    if fdef.kind.values:
+        declared = list(fdef.kind.values)  # yes and no, or a consent's yes
+    elif fdef.kind.place:
         declared = sorted(seen)
     else:
         declared = [c["value"] for c in fdef.choices]
     return declared + sorted(v for v in seen if v not in declared)
-
-
-def _option_label(fdef: FieldDef, value: str, lang: str, places: dict[str, str]) -> str:
-    """How an option is named in the report's language."""
-    from flask_babel import gettext as _
-
-    if fdef.type in ("yes_no", "consent"):
-        return {"yes": _("Yes"), "no": _("No")}.get(value, value)
-    if fdef.type == "municipality":
-        return places.get(value, value)
-    return fdef.choice_label(value, lang).text
 
 
 def _municipality_names() -> dict[str, str]:
@@ -447,7 +435,7 @@ def _municipality_names() -> dict[str, str]:
 def _text_answers(definition: FormDefinition, scope, lang: str) -> list[TextAnswers]:
     """Free-text answers that are not contact details, oldest first."""
     fields = [
-        f for f in definition.fields if f.type in TEXT_TYPES and not f.personal and not f.sensitive
+        f for f in definition.fields if f.kind.free_text and not f.personal and not f.sensitive
     ]
     out = []
     for fdef in fields:
@@ -468,9 +456,7 @@ def _fill_roster(
     summary: Summary, definition: FormDefinition, scope, districts: Sequence[District], lang: str
 ) -> None:
     """Contact details per respondent, for follow-up by the office."""
-    fields = [
-        f for f in definition.fields if (f.personal or f.type == "municipality") and not f.sensitive
-    ]
+    fields = [f for f in definition.fields if (f.personal or f.kind.place) and not f.sensitive]
     if not fields:
         return
     names = [f.name for f in fields]
@@ -499,10 +485,8 @@ def _fill_roster(
     for response_id, row in rows.items():
         for fdef in fields:
             raw = values[response_id].get(fdef.name, [])
-            if fdef.type == "municipality":
-                raw = [places.get(v, v) for v in raw]
-            elif fdef.type in ("single_choice", "multiple_choice"):
-                raw = [fdef.choice_label(v, lang).text for v in raw]
+            if fdef.kind.place or fdef.type in ROSTER_NAMED_CHOICES:
+                raw = [fdef.answer_label(v, lang, places) for v in raw]
             row.values.append(", ".join(raw))
     summary.roster_labels = [f.report_label(lang) for f in fields]
     summary.roster = list(rows.values())

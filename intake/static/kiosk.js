@@ -1,4 +1,4 @@
-// Kiosk mode on a tablet (see intake/public/kiosk.py and docs/kiosk.md).
+// Kiosk mode on a tablet (see intake/kiosk/views.py and docs/kiosk.md).
 //
 // * Every submission goes into a queue in IndexedDB first, then to the server with
 //   fetch; it leaves the queue only when the server acknowledged it (stored, or

@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import gettext
 
 from intake.engine.definition import FormDefinition, checksum
 from intake.extensions import db
@@ -63,7 +64,8 @@ def definition_of(version: FormVersion) -> FormDefinition:
     """The version's definition, parsed once per process (the column is read only then)."""
     parsed = _PARSED.get(version.checksum)
     if parsed is None:
-        parsed = FormDefinition(version.definition)
+        # gettext reads each request's language: one parsed definition serves them all.
+        parsed = FormDefinition(version.definition, gettext=gettext)
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.pop(next(iter(_PARSED)), None)
         _PARSED[version.checksum] = parsed

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from intake.engine.definition import FormDefinition
 from intake.extensions import db
-from intake.privacy import crypto
+from intake.storage import sealing
 from intake.storage.forms import definition_of
-from intake.storage.models import Answer, District, FormVersion, Response, utcnow
+from intake.storage.models import Answer, District, Form, FormVersion, Response, utcnow
 
 CAMPAIGN_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -29,9 +30,16 @@ REFERENCE_LENGTH = 8
 
 
 def make_reference() -> str:
-    """A short code such as 'K7MX-4QRT' (27^8, about 2.8e11 possibilities)."""
-    raw = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
-    return f"{raw[:4]}-{raw[4:]}"
+    """A short code such as 'K7MX-4QRT' (27^8, about 2.8e11 possibilities).
+
+    One draw from the system's randomness for the whole code (not one per letter).
+    """
+    number = secrets.randbelow(len(REFERENCE_ALPHABET) ** REFERENCE_LENGTH)
+    letters = []
+    for _ in range(REFERENCE_LENGTH):
+        number, index = divmod(number, len(REFERENCE_ALPHABET))
+        letters.append(REFERENCE_ALPHABET[index])
+    return f"{''.join(letters[:4])}-{''.join(letters[4:])}"
 
 
 @dataclass(frozen=True)
@@ -55,9 +63,31 @@ class InvitationAnswered(Exception):
         self.response = response
 
 
-def find_by_key(key: str) -> Response | None:
-    """The response stored under an idempotency key, if any."""
-    return db.session.scalar(sa.select(Response).where(Response.idempotency_key == key))
+@dataclass(frozen=True)
+class Stored:
+    """What an idempotency key's stored response tells a repeat of its submission."""
+
+    form_id: int
+    invitation_id: int | None
+    reference: str
+    form_slug: str
+
+
+# Built once: the two statements every submission runs, executed on the session's
+# connection (Core, no ORM objects), so each costs its round trip and little else.
+_STORED_UNDER = (
+    sa.select(Response.form_id, Response.invitation_id, Response.reference, Form.slug)
+    .join(Form, Form.id == Response.form_id)
+    .where(Response.idempotency_key == sa.bindparam("key"))
+)
+_INSERT_RESPONSE = sa.insert(Response.__table__).returning(Response.__table__.c.id)
+_INSERT_ANSWERS = sa.insert(Answer.__table__)
+
+
+def stored_under(key: str) -> Stored | None:
+    """The response stored under an idempotency key, as its receipt needs it, or None."""
+    row = db.session.connection().execute(_STORED_UNDER, {"key": key}).first()
+    return Stored(*row) if row is not None else None
 
 
 def store_response(
@@ -71,71 +101,78 @@ def store_response(
     consent_version: str | None,
     event_id: int | None = None,
     invitation_id: int | None = None,
+    definition: FormDefinition | None = None,
 ) -> Receipt:
     """Store one response and its answers in one transaction, once per key.
 
     A repeat of a key that is already stored (a double click, a retry after a lost
     connection, a replay from an offline queue) returns the first receipt and
-    writes nothing. A response to an invitation that already has one raises
-    InvitationAnswered (also when two arrive at once: the column is unique).
+    writes nothing: the key's unique index refuses the second row (callers ask
+    `stored_under` first, to answer a repeat without trying). A response to an
+    invitation that already has one raises InvitationAnswered (also when two
+    arrive at once: the column is unique).
+    `version` and `district` need only their ids (the public pages pass the
+    facts of storage/cache.py); `definition` is the version's, when known.
     """
-    slug = version.form.slug  # read now: the commit expires what the session holds
-    sensitive = sensitive_names(version)
+    definition = definition or definition_of(version)
+    sensitive = [f.name for f in definition.fields if f.sensitive]
+    stored = sealing.seal(answers, sensitive)
     for _attempt in range(5):
-        existing = find_by_key(key)
-        if existing is not None:
-            return _repeat(existing, version)
         if invitation_id is not None:
             answered = db.session.scalar(
                 sa.select(Response).where(Response.invitation_id == invitation_id)
             )
             if answered is not None:
                 raise InvitationAnswered(answered)
-        response = Response(
-            form_id=version.form_id,
-            form_version_id=version.id,
-            district_id=district.id,
-            language=language,
-            source=source,
-            event_id=event_id,
-            invitation_id=invitation_id,
-            idempotency_key=key,
-            reference=(reference := make_reference()),
-            consent_version=consent_version,
-        )
-        stored = crypto.seal_answers(answers, sensitive)
-        db.session.add(response)
+        reference = make_reference()
+        row = {
+            "form_id": version.form_id,
+            "form_version_id": version.id,
+            "district_id": district.id,
+            "language": language,
+            "source": source,
+            "event_id": event_id,
+            "invitation_id": invitation_id,
+            "idempotency_key": key,
+            "reference": reference,
+            "consent_version": consent_version,
+        }
         try:
-            db.session.flush()
+            connection = db.session.connection()
+            response_id = connection.execute(_INSERT_RESPONSE, row).scalar_one()
             rows = [
-                {"response_id": response.id, "field": name, "value": value}
+                {"response_id": response_id, "field": name, "value": value}
                 for name, values in stored.items()
                 for value in values
             ]
             if rows:  # one statement for all of them
-                db.session.execute(sa.insert(Answer), rows)
+                connection.execute(_INSERT_ANSWERS, rows)
             db.session.commit()
         except IntegrityError:
-            # Either a concurrent request stored this key first, or (very rarely)
-            # the reference code collided; the loop tells the two apart.
+            # A request with the same key stored it first (a double click, a retry
+            # racing the first send), or (very rarely) the reference code collided,
+            # or the invitation was answered meanwhile: the loop tells them apart.
             db.session.rollback()
+            existing = stored_under(key)
+            if existing is not None:
+                return _repeat(existing, version)
             continue
-        return Receipt(reference, slug, True)
+        return Receipt(reference, definition.slug, True)
     raise RuntimeError("could not store the response after 5 attempts")
 
 
-def _repeat(existing: Response, version: FormVersion) -> Receipt:
+def _repeat(existing: Stored, version: FormVersion) -> Receipt:
     """The receipt of an earlier submission with the same key."""
     if existing.form_id != version.form_id:
-        raise KeyConflict(existing.idempotency_key)
-    return Receipt(existing.reference, existing.form.slug, False)
+        raise KeyConflict(existing.form_slug)
+    return Receipt(existing.reference, existing.form_slug, False)
 
 
 def replace_answers(response: Response, answers: dict[str, list[str]], language: str) -> None:
     """Put the respondent's changed answers in place of the earlier ones, in one
     transaction (their personal invitation link, when the form allows changes)."""
     db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id))
-    stored = crypto.seal_answers(answers, sensitive_names(response.form_version))
+    stored = sealing.seal(answers, sensitive_names(response.form_version))
     db.session.add_all(
         Answer(response_id=response.id, field=name, value=value)
         for name, values in stored.items()
@@ -150,12 +187,19 @@ def replace_answers(response: Response, answers: dict[str, list[str]], language:
 def answers_as_data(response: Response, multiple: set[str]) -> dict[str, str | list[str]]:
     """A stored response as form data, to show it again for changes; `multiple` names
     the questions that take several values (the others get their one value)."""
-    values: dict[str, list[str]] = {}
-    for answer in sorted(response.answers, key=lambda a: a.id):
-        values.setdefault(answer.field, []).append(crypto.reveal(answer.value))
+    values = answer_values(response)
     return {name: found if name in multiple else found[0] for name, found in values.items()}
 
 
+def answer_values(response: Response) -> dict[str, list[str]]:
+    """The answers of `response` as given (sensitive ones revealed), per question in the
+    order they were stored: the one way readers get them back."""
+    values: dict[str, list[str]] = {}
+    for answer in sorted(response.answers, key=lambda a: a.id):
+        values.setdefault(answer.field, []).append(sealing.reveal(answer.value))
+    return values
+
+
 def sensitive_names(version: FormVersion) -> list[str]:
-    """Questions of the version whose answers are encrypted (privacy/crypto.py)."""
+    """Questions of the version whose answers are sealed (storage/sealing.py)."""
     return [f.name for f in definition_of(version).fields if f.sensitive]

@@ -48,7 +48,8 @@ def test_admin_creates_account_and_person_sets_password(
 
     page.goto(f"{live_server}/admin/users?lang=de")
     row = page.locator("tr", has_text="lotsen@example.org")
-    assert "Lesend" in row.inner_text() and "Landkreis Bad Kreuznach" in row.inner_text()
+    assert "Lesend" in row.inner_text()
+    assert "Landkreis Bad Kreuznach" in row.inner_text()
     page.screenshot(path=screenshots / "admin-accounts-de.png", full_page=True)
     person.close()
     admin.close()

@@ -251,7 +251,8 @@ def test_conditions_show_and_hide_questions_without_reload(
     page.evaluate("window.notReloaded = true")
 
     # Shown only when the answer is "email"; the note only for people under 18.
-    assert hidden(page, "email") and hidden(page, "minor_note")
+    assert hidden(page, "email")
+    assert hidden(page, "minor_note")
     form.choose(choice("contact", "email", lang))
     assert not hidden(page, "email")
     assert page.get_by_label(label("email", lang), exact=True).is_visible()
@@ -306,7 +307,8 @@ def test_conditions_show_and_hide_questions_without_reload(
     assert not page.eval_on_selector("#course-3", "el => el.checked")
 
     # "Other" asks to specify; yes asks which language.
-    assert hidden(page, "needs_other") and hidden(page, "interpreter_language")
+    assert hidden(page, "needs_other")
+    assert hidden(page, "interpreter_language")
     form.choose("غير ذلك" if lang == "ar" else "Sonstiges")
     assert not hidden(page, "needs_other")
     form.choose("نعم" if lang == "ar" else "Ja")
@@ -445,7 +447,8 @@ def test_hidden_course_is_not_stored_without_javascript(app, live_server, browse
     form.send("Antworten senden")
     [answers] = stored_answers(app, form.reference)
     assert answers["needs"] == ["work"]
-    assert "course" not in answers and "interpreter_language" not in answers
+    assert "course" not in answers
+    assert "interpreter_language" not in answers
     context.close()
 
 

@@ -18,10 +18,12 @@ def test_privacy_information_in_arabic_reads_right_to_left(live_server, browser,
         " return [s.direction, s.paddingInlineStart, s.paddingRight, s.paddingLeft]; })()"
     )
     direction, _start, right, left = styles
-    assert direction == "rtl" and float(right.rstrip("px")) > float(left.rstrip("px"))
+    assert direction == "rtl"
+    assert float(right.rstrip("px")) > float(left.rstrip("px"))
     # A fact the definition has in German only is marked as German, left to right.
     german = page.locator(".privacy-facts .fallback").first
-    assert german.get_attribute("lang") == "de" and german.get_attribute("dir") == "ltr"
+    assert german.get_attribute("lang") == "de"
+    assert german.get_attribute("dir") == "ltr"
     assert german.evaluate("e => getComputedStyle(e).textAlign") in ("start", "left")
     assert german.evaluate("e => getComputedStyle(e).display") == "block"
     assert violations(page) == []

@@ -17,8 +17,7 @@ from flask.cli import AppGroup
 
 from intake import audit, i18n
 from intake.extensions import db
-from intake.invitations import lists, sending
-from intake.storage import invitations as store
+from intake.invitations import lists, sending, store
 from intake.storage.districts import by_slug
 from intake.storage.forms import offered_districts, published
 

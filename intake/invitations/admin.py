@@ -18,10 +18,9 @@ from wtforms import SelectField, StringField
 
 from intake import audit, i18n, scope
 from intake.accounts import AccountError
-from intake.admin import bp
+from intake.admin.blueprint import bp
 from intake.extensions import db
-from intake.invitations import lists, sending
-from intake.storage import invitations as store
+from intake.invitations import lists, sending, store
 from intake.storage.forms import all_published, offered_districts
 from intake.storage.models import Form, Invitation
 

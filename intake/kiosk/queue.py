@@ -22,28 +22,24 @@ that lost its connection told those people their answers were saved. Anything el
 is refused for good (the tablet keeps it for staff, whose file the coordinator
 imports: `imported=True` takes what the tablets were given, whatever the state).
 
-Limit: one event's kiosk stores at most KIOSK_LIMIT_PER_EVENT (config) new answers, all its tablets
-together, so a leaked kiosk link cannot fill the database. The public limit per
-address does not fit: an event's tablets share one address.
+Limit: one event's kiosk stores at most KIOSK_LIMIT_PER_EVENT (config) new answers, all
+its tablets together, so a leaked kiosk link cannot fill the database (decided in
+intake/submissions.py). The public limit per address does not fit: an event's tablets
+share one address.
+
+The outcome is intake/submissions.py's, plus "gone" (the form is not part of the
+event, or not published) and "busy" (answered 503: send again later).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from flask import current_app
-from flask_babel import force_locale
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from limits import parse
 from werkzeug.datastructures import MultiDict
 
 from intake import config
-from intake.engine.wtf import build_form, clean_answers, valid_key, validate_fields
-from intake.public import throttle
-from intake.storage import districts as district_store
 from intake.storage.forms import availability, published
 from intake.storage.models import Event, Form
-from intake.storage.responses import KeyConflict, find_by_key, store_response
+from intake.submissions import Outcome, Target, submit
 
 #: The header every queued submission carries (see the module docstring).
 QUEUE_HEADER = "X-Intake-Queue"
@@ -55,32 +51,6 @@ STAMP_SALT = "intake.kiosk.page"
 #: Days after its page was rendered that an answer is still taken once the event's
 #: kiosk or the form has closed; later ones go the file import way (docs/kiosk.md).
 LATE_DAYS = 7
-LIMIT_SCOPE = "kiosk-event"
-
-
-@dataclass
-class Outcome:
-    """What became of one queued answer.
-
-    `status`: stored (new), repeat (stored before; same reference), invalid (the
-    answers do not pass the form's checks: `errors` says why), gone (the form is
-    not part of the event, or not published), closed (the event's kiosk or the form
-    takes no answers, and this one was not typed on a page rendered before: `closed`
-    says which, "event" or "form"), limited (the event's kiosk stored KIOSK_LIMIT_PER_EVENT
-    answers lately: send again after `retry` seconds), conflict (the key belongs to
-    an answer of another form).
-    """
-
-    status: str
-    reference: str | None = None
-    errors: dict[str, str] = field(default_factory=dict)
-    closed: str | None = None
-    retry: int | None = None
-
-    @property
-    def acknowledged(self) -> bool:
-        """True when the answer is safely stored and the tablet may forget it."""
-        return self.status in ("stored", "repeat")
 
 
 def submit_queued(
@@ -90,6 +60,8 @@ def submit_queued(
 
     `imported`: from a file a coordinator imports, which holds what the tablets were
     given; neither the state of the event and form nor the event's limit apply.
+    A repeat of a stored key is acknowledged whatever the state now, so the tablet
+    can forget it.
     """
     if slug not in {f.slug for f in event.forms}:
         return Outcome("gone")
@@ -97,48 +69,19 @@ def submit_queued(
     if found is None:
         return Outcome("gone")
     form_row, version, definition = found
-    key = formdata.get("idempotency_key")
-    if not valid_key(key):
-        return Outcome("invalid", errors={"idempotency_key": "missing or malformed key"})
-    earlier = find_by_key(key)
-    if earlier is not None:
-        # Stored before (its acknowledgement got lost): acknowledged whatever the state
-        # now, so the tablet can forget it.
-        if earlier.form_id != version.form_id:
-            return Outcome("conflict")
-        return Outcome("repeat", earlier.reference)
-    if not imported:
-        closed = refusal(event, form_row, formdata.get(STAMP_FIELD))
-        if closed:
-            return Outcome("closed", closed=closed)
-        wait = wait_seconds(event)
-        if wait is not None:
-            return Outcome("limited", retry=wait)
     if lang not in definition.languages:
         lang = definition.default_language
-    with force_locale(lang):
-        groups = district_store.municipality_groups([event.district])
-        wtform = build_form(definition, lang, groups, formdata=formdata, meta={"csrf": False})
-        if not validate_fields(wtform, definition.answer_fields):
-            errors = {f.name: str(f.errors[0]) for f in wtform if f.errors}
-            return Outcome("invalid", errors=errors)
-        answers = clean_answers(wtform)
-    try:
-        receipt = store_response(
-            version=version,
-            district=event.district,
-            language=lang,
-            source=event.source,
-            key=key,
-            answers=answers,
-            consent_version=definition.consent_version,
-            event_id=event.id,
-        )
-    except KeyConflict:
-        return Outcome("conflict")
-    if receipt.created and not imported:
-        count(event)
-    return Outcome("stored" if receipt.created else "repeat", receipt.reference)
+    target = Target(
+        "kiosk",
+        version,
+        definition,
+        event.district,
+        source=event.source,
+        event=event,
+        closed=None if imported else refusal(event, form_row, formdata.get(STAMP_FIELD)),
+        limited=not imported,
+    )
+    return submit(target, formdata, lang, queued=True)
 
 
 # --- state: what a closed kiosk or form still takes -----------------------------------
@@ -178,28 +121,3 @@ def stamped(event: Event, slug: str, stamp: str | None) -> bool:
 
 def _stamps() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(config.secret_keys(), salt=STAMP_SALT)
-
-
-# --- the limit per event (kept like throttle.py's, so app instances share it) --------
-
-
-def wait_seconds(event: Event) -> int | None:
-    """Seconds until `event`'s kiosk may store again, or None when it may now."""
-    wait = throttle.wait_for(_limit(), _limit_key(event), "kiosk answer")
-    if wait is not None:
-        current_app.logger.warning("kiosk answers over the limit for event %s", event.id)
-    return wait
-
-
-def count(event: Event) -> None:
-    """Count one new answer stored through `event`'s kiosk."""
-    throttle.hit(_limit(), _limit_key(event), "kiosk answer")
-
-
-def _limit():
-    value = current_app.config["KIOSK_LIMIT_PER_EVENT"]  # checked at start (config.py)
-    return parse(value) if value else None
-
-
-def _limit_key(event: Event) -> tuple[str, str, str]:
-    return current_app.config.get("RATELIMIT_KEY_PREFIX", ""), LIMIT_SCOPE, str(event.id)

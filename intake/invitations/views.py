@@ -9,26 +9,17 @@ gets a page that says which, in the person's language (a changed link: the brows
 
 from __future__ import annotations
 
-from flask import abort, current_app, make_response, render_template, request, url_for
-from sqlalchemy import exc as sa_exc
+from flask import abort, current_app, make_response, redirect, render_template, request, url_for
 
 from intake import i18n
-from intake.engine.wtf import build_form, clean_answers
-from intake.extensions import csrf, db
-from intake.public import bp
-from intake.public.views import (
-    closed_page,
-    new_key,
-    render_form,
-    store_and_thank,
-    take_submission,
-    to_receipt,
-)
-from intake.storage import districts as district_store
-from intake.storage import invitations as store
+from intake.extensions import csrf
+from intake.invitations import store
+from intake.public.blueprint import bp
+from intake.public.render import closed_page, render_form, render_outcome, to_receipt
 from intake.storage.forms import availability, definition_of, published
 from intake.storage.models import Invitation
-from intake.storage.responses import answers_as_data, replace_answers
+from intake.storage.responses import answers_as_data
+from intake.submissions import Target, form_for, new_key, submit
 
 #: HTTP status of each page for a link that cannot be used.
 PROBLEM_STATUS = {"invalid": 404, "revoked": 410, "expired": 410, "answered": 409}
@@ -61,7 +52,14 @@ def invitation(token: str):
     state = availability(form_row)
     if state != "open":
         return closed_page(definition, state)
-    groups = district_store.municipality_groups([found.district])
+    target = Target(
+        "invitation",
+        version,
+        definition,
+        found.district,
+        invitation_id=found.id,
+        replaces=earlier,
+    )
     context = {
         "form_action": url_for(".invitation", token=token, lang=lang),
         "earlier": earlier,
@@ -69,34 +67,21 @@ def invitation(token: str):
     if request.method == "GET":
         data = {"idempotency_key": new_key(), "district": found.district.slug, "src": ""}
         if earlier is not None:
-            multiple = {f.name for f in definition.fields if f.type == "multiple_choice"}
+            multiple = {f.name for f in definition.fields if f.kind.multiple}
             data.update(answers_as_data(earlier, multiple))
-        wtform = build_form(definition, lang, groups, data=data)
-        return render_form(wtform, 200, 0, **context)
+        return render_form(form_for(target, lang, data=data), 200, 0, **context)
 
-    wtform = build_form(definition, lang, groups)
-    wtform.district.data = found.district.slug  # whatever the page sent
-
-    def repeat(response):
-        if response.invitation_id != found.id:
-            abort(400)
-        return to_receipt(form_row.slug, response.reference, lang)
-
-    def finish():
-        if earlier is not None:
-            return _change(wtform, earlier, lang, context)
-        return store_and_thank(
-            wtform,
-            version,
-            definition,
-            found.district,
-            lang,
-            None,
-            invitation_id=found.id,
-            **context,
-        )
-
-    return take_submission(wtform, form_row.id, switch, repeat, finish, **context)
+    outcome = submit(target, request.form, lang, nav=request.form.get("nav", "send"), switch=switch)
+    if outcome.status in ("stored", "repeat", "changed"):
+        changed = outcome.status == "changed"
+        return to_receipt(form_row.slug, outcome.reference, lang, changed=changed)
+    if outcome.status == "conflict":
+        abort(400)
+    if outcome.status == "answered":
+        # The same invitation was answered from another page meanwhile: its link
+        # now says so (or shows that answer to change, as the form allows).
+        return redirect(request.path, code=303)
+    return render_outcome(outcome, **context)
 
 
 def _is_repeat(found: Invitation) -> bool:
@@ -105,18 +90,6 @@ def _is_repeat(found: Invitation) -> bool:
     return response is not None and request.form.get("idempotency_key") == (
         response.idempotency_key
     )
-
-
-def _change(wtform, earlier, lang: str, context: dict):
-    """Store the changed answers of an invitation in place of the earlier ones."""
-    try:
-        replace_answers(earlier, clean_answers(wtform), lang)
-    except sa_exc.OperationalError as exc:
-        db.session.rollback()
-        current_app.logger.error("changed answers not stored: %s", type(exc.orig).__name__)
-        last = len(wtform.definition.pages()) - 1
-        return render_form(wtform, 503, last, unsaved="busy", **context)
-    return to_receipt(earlier.form.slug, earlier.reference, lang, changed=True)
 
 
 def _problem_page(problem: str, found: Invitation | None):

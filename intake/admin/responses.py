@@ -21,19 +21,19 @@ from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length
 
 from intake import audit, i18n, scope
-from intake.admin import bp
+from intake.admin.blueprint import bp
 from intake.engine.definition import FormDefinition
-from intake.engine.wtf import build_form, clean_answers, validate_fields
 from intake.errors import render_error
 from intake.extensions import db
 from intake.i18n import NATIVE_NAMES
-from intake.privacy import crypto, rights
-from intake.public.views import new_key, render_form
-from intake.reports.params import LOCAL_TZ, ReportParams, read_date
-from intake.storage.districts import municipality_groups
+from intake.period import LOCAL_TZ, Period
+from intake.privacy import rights
+from intake.public.render import render_form, render_outcome
+from intake.reports.params import read_date
 from intake.storage.forms import all_published, definition_of
 from intake.storage.models import Answer, Form, Municipality, Response
-from intake.storage.responses import answers_as_data, replace_answers
+from intake.storage.responses import answer_values, answers_as_data
+from intake.submissions import Target, form_for, new_key, submit
 
 PER_PAGE = 50
 
@@ -125,21 +125,20 @@ def _filters(args, visible, forms: list[Form]) -> tuple[dict, list[str]]:
 
 def _apply(query, filters: dict):
     """Narrow an already scoped query of responses by the list's filters."""
-    if filters["form"] is not None:
-        query = query.where(Response.form_id == filters["form"].id)
-    if filters["district"] is not None:
-        query = query.where(Response.district_id == filters["district"].id)
+    district = filters["district"]
+    query = query.where(
+        *scope.responses_where(
+            districts=None if district is None else [district],
+            form=filters["form"],
+            period=Period(filters["from"], filters["to"]),
+        )
+    )
     if filters["status"]:
         query = query.where(Response.status == filters["status"])
     if filters["language"]:
         query = query.where(Response.language == filters["language"])
     if filters["source"]:
         query = query.where(Response.source == filters["source"])
-    period = ReportParams(filters["from"], filters["to"], "de", "none")
-    if period.start_utc:
-        query = query.where(Response.created_at >= period.start_utc)
-    if period.end_utc:
-        query = query.where(Response.created_at < period.end_utc)
     if filters["q"]:
         needle = f"%{filters['q'].replace('%', '').replace('_', '')}%"
         in_answers = (
@@ -199,21 +198,11 @@ def _admin_lang() -> str:
 def _answer_rows(response: Response, definition: FormDefinition) -> list[tuple[str, list[str]]]:
     """(question, answers) in the order of the version the person answered."""
     lang = _admin_lang()
-    values: dict[str, list[str]] = {}
-    for answer in sorted(response.answers, key=lambda a: a.id):
-        values.setdefault(answer.field, []).append(crypto.reveal(answer.value))
+    values = answer_values(response)
     places = dict(db.session.execute(sa.select(Municipality.slug, Municipality.name)).all())
     rows = []
     for fdef in definition.answer_fields:
-        raw = values.get(fdef.name, [])
-        if fdef.type in ("single_choice", "multiple_choice", "rating"):
-            shown = [fdef.choice_label(v, lang).text for v in raw]
-        elif fdef.type in ("yes_no", "consent"):
-            shown = [{"yes": _("Yes"), "no": _("No")}.get(v, v) for v in raw]
-        elif fdef.type == "municipality":
-            shown = [places.get(v, v) for v in raw]
-        else:
-            shown = raw
+        shown = [fdef.answer_label(v, lang, places) for v in values.get(fdef.name, [])]
         rows.append((fdef.report_label(lang), shown))
     return rows
 
@@ -272,21 +261,21 @@ def response_correct(response_id: int):
         abort(404)  # nothing about a person is left to correct
     definition = definition_of(response.form_version)
     lang = _admin_lang() if _admin_lang() in definition.languages else definition.default_language
-    groups = municipality_groups([response.district])
+    target = Target(
+        "correction", response.form_version, definition, response.district, replaces=response
+    )
     context = {
         "correcting": response,
         "form_action": url_for("admin.response_correct", response_id=response.id),
     }
     if request.method == "GET":
-        multiple = {f.name for f in definition.fields if f.type == "multiple_choice"}
+        multiple = {f.name for f in definition.fields if f.kind.multiple}
         data = {"idempotency_key": new_key(), "district": response.district.slug, "src": ""}
         data.update(answers_as_data(response, multiple))
-        wtform = build_form(definition, lang, groups, data=data)
-        return render_form(wtform, 200, whole=True, **context)
-    wtform = build_form(definition, lang, groups)
-    if not validate_fields(wtform, definition.answer_fields):
-        return render_form(wtform, 422, whole=True, **context)
-    replace_answers(response, clean_answers(wtform), response.language)
+        return render_form(form_for(target, lang, data=data), 200, whole=True, **context)
+    outcome = submit(target, request.form, lang)
+    if outcome.status != "changed":
+        return render_outcome(outcome, whole=True, **context)
     audit.record("response.correct", current_user, f"response:{response.id}")
     flash(_("The corrections are saved."))
     return redirect(url_for("admin.response_detail", response_id=response.id))

@@ -1,4 +1,8 @@
-"""Encryption at rest of special categories of personal data (Art. 9 DSGVO).
+"""Sealing of answers to sensitive questions (Art. 9 DSGVO): encryption at rest.
+
+Storage owns it, so answers are sealed on their way in and revealed on their way out
+in one layer: `seal` (write) and `reveal` (read) are the one pair; the rest manages the
+keys for `flask --app intake data-keys` (intake/cli/datakeys.py).
 
 Answers to questions marked `sensitive: true` are stored as "fernet:<token>"
 (Fernet: AES-128-CBC with HMAC-SHA256, from `cryptography`). The keys never live in
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -31,6 +35,32 @@ KEY_RE = re.compile(r"^[A-Za-z0-9_-]{43}=$")
 
 class DataKeyError(RuntimeError):
     """The data keys are missing or wrong; `str()` says what to do."""
+
+
+def seal(answers: Mapping[str, list[str]], sensitive: Iterable[str]) -> dict[str, list[str]]:
+    """`answers` as stored: the values of the `sensitive` questions encrypted."""
+    names = set(sensitive)
+    return {
+        name: [_seal_one(v) for v in values] if name in names else values
+        for name, values in answers.items()
+    }
+
+
+def reveal(value: str) -> str:
+    """A stored answer as given; plain text passes through unchanged."""
+    if not value.startswith(PREFIX):
+        return value
+    try:
+        return _fernet().decrypt(value[len(PREFIX) :].encode("ascii")).decode("utf-8")
+    except InvalidToken as exc:
+        raise DataKeyError(
+            "a sensitive answer cannot be decrypted with the configured data keys "
+            "(a key is missing from INTAKE_DATA_KEYS or instance/data_keys)"
+        ) from exc
+
+
+def _seal_one(value: str) -> str:
+    return PREFIX + _fernet().encrypt(value.encode("utf-8")).decode("ascii")
 
 
 def key_file() -> Path:
@@ -76,33 +106,6 @@ def _fernet() -> MultiFernet:
     return g.intake_fernet
 
 
-def seal(value: str) -> str:
-    """The stored form of a sensitive answer."""
-    return PREFIX + _fernet().encrypt(value.encode("utf-8")).decode("ascii")
-
-
-def reveal(value: str) -> str:
-    """The answer as given; plain text passes through unchanged."""
-    if not value.startswith(PREFIX):
-        return value
-    try:
-        return _fernet().decrypt(value[len(PREFIX) :].encode("ascii")).decode("utf-8")
-    except InvalidToken as exc:
-        raise DataKeyError(
-            "a sensitive answer cannot be decrypted with the configured data keys "
-            "(a key is missing from INTAKE_DATA_KEYS or instance/data_keys)"
-        ) from exc
-
-
-def seal_answers(answers: dict[str, list[str]], sensitive: Iterable[str]) -> dict[str, list[str]]:
-    """`answers` with the values of the `sensitive` questions encrypted."""
-    names = set(sensitive)
-    return {
-        name: [seal(v) for v in values] if name in names else values
-        for name, values in answers.items()
-    }
-
-
 def add_new_key() -> str:
     """Put a new key first in instance/data_keys (not with INTAKE_DATA_KEYS: the operator
     changes the environment). Returns the new key."""
@@ -121,5 +124,5 @@ def add_new_key() -> str:
 def rotate(token: str) -> str:
     """A stored sensitive answer re-encrypted with the first key."""
     if not token.startswith(PREFIX):
-        return seal(token)
+        return _seal_one(token)
     return PREFIX + _fernet().rotate(token[len(PREFIX) :].encode("ascii")).decode("ascii")

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from intake import audit
-from intake.admin import bp
-from intake.admin.views import scoped_form
+from intake.admin.access import scoped_form
+from intake.admin.blueprint import bp
 from intake.errors import render_error
 from intake.i18n import current_language
 from intake.reports import exports

@@ -21,11 +21,11 @@ from werkzeug.datastructures import MultiDict
 
 from intake import audit, i18n, scope
 from intake.accounts import external_url
-from intake.admin import bp
+from intake.admin.blueprint import bp
 from intake.admin.forms import EventForm
 from intake.extensions import db
-from intake.public.queue import submit_queued
-from intake.storage.events import (
+from intake.kiosk.queue import submit_queued
+from intake.kiosk.store import (
     FORM_PROBLEMS,
     EventError,
     create_event,

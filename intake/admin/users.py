@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from intake import accounts, audit
-from intake.admin import bp
+from intake.admin.blueprint import bp
 from intake.admin.forms import UserForm
 from intake.extensions import db
 from intake.storage.districts import all_districts

@@ -1,6 +1,7 @@
-"""Turn a form definition into a WTForms form for one request, and validate it with its logic.
+"""The adapter from engine definitions to Flask-WTF forms, validated with their logic.
 
-WTForms parses the input and checks each answer's own format (a number, an email
+Each field type names its factory here (intake.engine.fieldtypes `wtforms`). WTForms
+parses the input and checks each answer's own format (a number, an email
 address, ...). Whether a question must be answered, whether it is shown at all, its
 constraint and its choice filter depend on other answers; `validate_fields` decides
 those with intake.engine.logic, for the fields of one page or of the whole form. Every
@@ -16,7 +17,7 @@ import weakref
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -53,6 +54,8 @@ class PublicForm(FlaskForm):
     district = HiddenField()
     src = HiddenField()
     page = HiddenField()
+    #: The logic state of the latest validation (validate_fields), for clean_answers.
+    logic_state: logic.State | None = None
 
     class Meta:
         def get_translations(self, form: Any) -> Any:
@@ -109,64 +112,113 @@ def _form_class(definition: FormDefinition, lang: str, municipalities) -> type[P
 
 def _make_field(fdef: FieldDef, lang: str, municipalities) -> Field:
     """One unbound WTForms field with the checks of its own format."""
-    label = fdef.label(lang).text
-    validators: list[Any] = [Optional()]
-    kind = fdef.type
-    if kind in ("text", "email", "phone", "integer", "decimal", "date", "hidden"):
-        limit = answer_limit(fdef)
-        if kind == "integer":
-            checks = [Integer(fdef.raw.get("min"), fdef.raw.get("max"))]
-        elif kind == "decimal":
-            checks = [Number(fdef.raw.get("min"), fdef.raw.get("max"))]
-        elif kind == "date":
-            checks = [Date()]
-        else:
-            checks = [MaxLength(limit)] + {
-                "text": [],
-                "hidden": [],
-                "email": [Email()],
-                "phone": [Phone()],
-            }[kind]
-        filters = [_strip, _ascii_digits] if kind in DIGIT_TYPES else [_strip]
-        return StringField(label, validators=validators + checks, filters=filters)
-    if kind == "textarea":
-        return TextAreaField(
-            label, validators=validators + [MaxLength(fdef.raw["max_length"])], filters=[_strip]
-        )
-    if kind in ("single_choice", "rating"):
-        choices = _choices(fdef, lang)
-        cls = SelectField if fdef.raw.get("appearance") == "select" else RadioField
-        if cls is SelectField:
-            choices = [SelectChoice("", _("Please choose"))] + choices
-        return cls(label, choices=choices, validators=validators + [OneOf()], validate_choice=False)
-    if kind == "municipality":
-        # One district: a plain list. Several: grouped by district (<optgroup>).
-        several = len(municipalities) > 1
-        choices = [SelectChoice("", _("Please choose"))] + [
-            SelectChoice(slug, name, optgroup=district if several else None)
-            for district, items in municipalities
-            for slug, name in items
-        ]
-        return SelectField(
-            label, choices=choices, validators=validators + [OneOf()], validate_choice=False
-        )
-    if kind == "multiple_choice":
-        return SelectMultipleField(
-            label,
-            choices=_choices(fdef, lang),
-            validators=validators + [OneOf()],
-            validate_choice=False,
-        )
-    if kind == "yes_no":
-        return RadioField(
-            label,
-            choices=[SelectChoice("yes", _("Yes")), SelectChoice("no", _("No"))],
-            validators=validators + [OneOf()],
-            validate_choice=False,
-        )
-    if kind == "consent":
-        return BooleanField(label, validators=validators, false_values=("", "false", "no"))
-    raise ValueError(f"unknown field type {kind}")  # pragma: no cover - definitions are validated
+    factory = FACTORIES[fdef.kind.wtforms or ""]  # answer fields all have one
+    return factory(fdef, fdef.label(lang).text, lang, municipalities)
+
+
+class Factory(Protocol):
+    """Makes the unbound field of one type: (field, label, language, pick list of places)."""
+
+    def __call__(self, fdef: FieldDef, label: str, lang: str, municipalities) -> Field: ...
+
+
+def _line(fdef: FieldDef, label: str, checks: list[Any]) -> Field:
+    """A one-line text input; `checks` read its format (and set the stored `clean` value)."""
+    filters = [_strip, _ascii_digits] if fdef.kind.digits else [_strip]
+    return StringField(label, validators=[Optional(), *checks], filters=filters)
+
+
+def _text(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    return _line(fdef, label, [MaxLength(answer_limit(fdef))])
+
+
+def _email(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    return _line(fdef, label, [MaxLength(answer_limit(fdef)), Email()])
+
+
+def _phone(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    return _line(fdef, label, [MaxLength(answer_limit(fdef)), Phone()])
+
+
+def _integer(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    return _line(fdef, label, [Integer(fdef.raw.get("min"), fdef.raw.get("max"))])
+
+
+def _decimal(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    return _line(fdef, label, [Number(fdef.raw.get("min"), fdef.raw.get("max"))])
+
+
+def _date(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    return _line(fdef, label, [Date()])
+
+
+def _textarea(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    return TextAreaField(
+        label, validators=[Optional(), MaxLength(fdef.raw["max_length"])], filters=[_strip]
+    )
+
+
+def _choice(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    """One of the definition's choices: radio buttons, or a list with `appearance: select`."""
+    choices = _choices(fdef, lang)
+    cls = SelectField if fdef.raw.get("appearance") == "select" else RadioField
+    if cls is SelectField:
+        choices = [SelectChoice("", _("Please choose"))] + choices
+    return cls(label, choices=choices, validators=[Optional(), OneOf()], validate_choice=False)
+
+
+def _places(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    """The municipality, from the pick list of the link's districts."""
+    # One district: a plain list. Several: grouped by district (<optgroup>).
+    several = len(municipalities) > 1
+    choices = [SelectChoice("", _("Please choose"))] + [
+        SelectChoice(slug, name, optgroup=district if several else None)
+        for district, items in municipalities
+        for slug, name in items
+    ]
+    return SelectField(
+        label, choices=choices, validators=[Optional(), OneOf()], validate_choice=False
+    )
+
+
+def _multiple(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    return SelectMultipleField(
+        label,
+        choices=_choices(fdef, lang),
+        validators=[Optional(), OneOf()],
+        validate_choice=False,
+    )
+
+
+def _yes_no(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    return RadioField(
+        label,
+        choices=[SelectChoice("yes", _("Yes")), SelectChoice("no", _("No"))],
+        validators=[Optional(), OneOf()],
+        validate_choice=False,
+    )
+
+
+def _consent(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    # A ticked box is stored as "yes" (raw_answers); unticked, the question is unanswered.
+    return BooleanField(label, validators=[Optional()], false_values=("", "false", "no"))
+
+
+#: The factory each field type names (intake.engine.fieldtypes `wtforms`).
+FACTORIES: dict[str, Factory] = {
+    "text": _text,
+    "email": _email,
+    "phone": _phone,
+    "integer": _integer,
+    "decimal": _decimal,
+    "date": _date,
+    "textarea": _textarea,
+    "choice": _choice,
+    "places": _places,
+    "choices": _multiple,
+    "yes_no": _yes_no,
+    "consent": _consent,
+}
 
 
 def _choices(fdef: FieldDef, lang: str) -> list[SelectChoice]:
@@ -174,10 +226,6 @@ def _choices(fdef: FieldDef, lang: str) -> list[SelectChoice]:
     return [
         SelectChoice(c["value"], fdef.choice_label(c["value"], lang).text) for c in fdef.choices
     ]
-
-
-#: Fields whose digits may be typed in any script (Arabic-Indic, Persian, ...).
-DIGIT_TYPES = ("integer", "decimal", "date", "phone")
 
 
 def _ascii_digits(value: Any) -> Any:
@@ -226,7 +274,7 @@ def raw_answers(form: PublicForm) -> dict[str, list[str]]:
     for fdef in form.definition.answer_fields:
         field = form[fdef.name]
         data = field.data
-        if fdef.type == "consent":
+        if isinstance(field, BooleanField):
             values = ["yes"] if data else []
         elif isinstance(data, list):
             values = [v for v in data if v][: len(fdef.choices)]
@@ -250,19 +298,20 @@ def validate_fields(form: PublicForm, fields: Iterable[FieldDef]) -> bool:
     """
     if form.meta.csrf and not form.csrf_token.validate(form):
         return False  # the page is shown again with its answers, asking to send again
-    form.validate()
     checking = {f.name for f in fields}
     state = logic.evaluate_state(form.definition, raw_answers(form))
+    form.logic_state = state  # clean_answers reads the same state
     ok = True
     for fdef in form.definition.answer_fields:
         field = form[fdef.name]
         if fdef.name not in checking or not state.relevant.get(fdef.name, True):
             field.errors = []
             continue
+        # WTForms' format checks of this answer only (the token is checked above; the
+        # form's hidden fields have none; pages not being checked wait their turn).
+        field.validate(form)
         field.errors = list(field.errors)
-        required = logic.is_required(fdef, state) or (
-            form.place_required and fdef.type == "municipality"
-        )
+        required = logic.is_required(fdef, state) or (form.place_required and fdef.kind.place)
         empty = _is_empty(field.data)
         if empty and required:
             field.errors.append(_required_message(field))
@@ -306,8 +355,11 @@ def form_lang(field: Field) -> str:
 
 
 def clean_answers(form: PublicForm) -> dict[str, list[str]]:
-    """The validated answers as stored: shown fields only, in their stored format."""
-    state = logic.evaluate_state(form.definition, raw_answers(form))
+    """The validated answers as stored: shown fields only, in their stored format.
+
+    Uses the logic state the whole form was validated on (validate_fields).
+    """
+    state = form.logic_state or logic.evaluate_state(form.definition, raw_answers(form))
     answers: dict[str, list[str]] = {}
     for fdef in form.definition.answer_fields:
         if fdef.name not in state.values:

@@ -15,7 +15,7 @@ picker again. The next person must never reach the previous person's answers:
   page of the app redirects to the kiosk's picker. The staff PIN leaves kiosk mode.
 
 Offline: a service worker (`/k/sw.js`) keeps the kiosk pages; kiosk.js keeps each
-submission in IndexedDB until the server acknowledged it (intake/public/queue.py,
+submission in IndexedDB until the server acknowledged it (intake/kiosk/queue.py,
 docs/kiosk.md).
 
 Closing: a closed event's kiosk, or a form that takes no answers, shows no form. An
@@ -26,8 +26,6 @@ counts against the event's limit (KIOSK_LIMIT_PER_EVENT), whichever way it is se
 
 from __future__ import annotations
 
-import math
-import secrets
 import time
 from pathlib import Path
 
@@ -43,25 +41,20 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale, ngettext
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
-from limits import RateLimitItemPerSecond
-from sqlalchemy import exc as sa_exc
 
 from intake import audit, i18n
 from intake.engine.definition import FormDefinition
-from intake.engine.wtf import build_form, valid_key, validate_fields
-from intake.extensions import csrf, db, limiter
-from intake.public import queue
-from intake.public.queue import QUEUE_HEADER, STAMP_FIELD, submit_queued
-from intake.public.throttle import client_network  # IPv6 by its /64
-from intake.public.views import new_key, render_form, store_and_thank
-from intake.storage import districts as district_store
-from intake.storage.events import by_token, check_pin
+from intake.extensions import csrf
+from intake.kiosk import pins, queue
+from intake.kiosk.queue import QUEUE_HEADER, STAMP_FIELD, submit_queued
+from intake.kiosk.store import by_token, check_pin
+from intake.public.render import render_form, render_outcome
 from intake.storage.forms import availability, published
 from intake.storage.models import Event, Form, FormVersion
-from intake.storage.responses import find_by_key
+from intake.submissions import Target, form_for, new_key, submit
 
 bp = Blueprint("kiosk", __name__, url_prefix="/k")
 
@@ -175,7 +168,6 @@ def form(token: str, slug: str):
     )
     if availability(form_row) != "open" and not late:
         return redirect(url_for("kiosk.picker", token=token))
-    groups = district_store.municipality_groups([event.district])
     context = {"event": event, "kiosk_gen": session.get(GEN, 0)}
     if request.method == "GET":
         data = {
@@ -183,45 +175,19 @@ def form(token: str, slug: str):
             "district": event.district.slug,
             STAMP_FIELD: queue.page_stamp(event, slug),
         }
-        wtform = build_form(definition, lang, groups, data=data)
-        return _offline(render_form(wtform, 200, whole=True, **context))
+        target = Target("kiosk", version, definition, event.district, event=event)
+        return _offline(render_form(form_for(target, lang, data=data), 200, whole=True, **context))
     if request.form.get("kiosk_gen") != str(session.get(GEN, 0)):
         # Posted again from the history after the next person started: to the picker,
         # without showing or storing anything.
         return redirect(url_for("kiosk.picker", token=token), code=303)
-    wtform = build_form(definition, lang, groups)
-    key = wtform.idempotency_key.data
-    earlier = find_by_key(key) if valid_key(key) else None
-    if earlier is not None:
-        if earlier.form_id != version.form_id:
-            abort(400)
-        return _thank(token, earlier.reference)
-    if not validate_fields(wtform, definition.answer_fields) or not valid_key(key):
-        if not valid_key(key):
-            wtform.idempotency_key.data = new_key()
-        return render_form(wtform, 422, whole=True, **context)
-    wait = queue.wait_seconds(event)
-    if wait is not None:
-        # Nothing is stored; the page keeps the answers and their key to send again.
-        return render_form(wtform, 429, unsaved="limited", retry=wait, whole=True, **context)
-
-    def thank(receipt):
-        if receipt.created:
-            queue.count(event)
-        return _thank(token, receipt.reference)
-
-    return store_and_thank(
-        wtform,
-        version,
-        definition,
-        event.district,
-        lang,
-        event.source,
-        event_id=event.id,
-        thank=thank,
-        whole=True,
-        **context,
-    )
+    target = Target("kiosk", version, definition, event.district, source=event.source, event=event)
+    outcome = submit(target, request.form, lang)
+    if outcome.status in ("stored", "repeat"):
+        return _thank(token, outcome.reference)
+    if outcome.status == "conflict":
+        abort(400)
+    return render_outcome(outcome, whole=True, **context)
 
 
 def _queued(event: Event, slug: str):
@@ -229,11 +195,8 @@ def _queued(event: Event, slug: str):
     if not _same_origin():
         return jsonify(status="refused"), 400
     lang = request.args.get("lang", "")
-    try:
-        outcome = submit_queued(event, slug, lang, request.form)
-    except sa_exc.OperationalError as exc:
-        db.session.rollback()
-        current_app.logger.error("queued submission not stored: %s", type(exc.orig).__name__)
+    outcome = submit_queued(event, slug, lang, request.form)
+    if outcome.status == "busy":
         return jsonify(status="unavailable"), 503, {"Retry-After": "30"}
     status = {
         "stored": 200,
@@ -292,112 +255,26 @@ def staff(token: str):
     i18n.choose(current_app.config["ADMIN_LANGUAGES"])
     error = None
     if request.method == "POST" and "pin" in request.form:
-        wait = _pin_wait(token)
+        wait = pins.wait(token)
         if wait:
             audit.record("kiosk.staff_wait", None, f"event:{event.id}", outcome="throttled")
             response = _page(
-                "kiosk/pin.html", event=event, error=_pin_wait_message(wait), status=429
+                "kiosk/pin.html", event=event, error=pins.wait_message(wait), status=429
             )
             response.headers["Retry-After"] = str(wait)
             return response
         if check_pin(event, request.form.get("pin", "")):
-            _forget_wrong_pins(token)
+            pins.forget(token)
             session[STAFF] = [token, time.time() + STAFF_MINUTES * 60]
             audit.record("kiosk.staff", None, f"event:{event.id}")
             return redirect(url_for("kiosk.staff", token=token), code=303)
-        _count_wrong_pin(token)
+        pins.count_wrong(token)
         audit.record("kiosk.staff", None, f"event:{event.id}", outcome="denied")
         error = _("This PIN is not right.")
     if _is_staff(token):
         return _page("kiosk/staff.html", event=event)
     response = _page("kiosk/pin.html", event=event, error=error, status=422 if error else 200)
     return response if error else _offline(response)
-
-
-# --- wrong staff PINs --------------------------------------------------------------------
-# Wrong PINs count per tablet (a random name in its session) and per client address
-# (IPv4, or IPv6 /64), never per event: a respondent playing with one tablet, or anyone
-# with the kiosk link elsewhere, cannot lock the staff out of the other tablets. Within
-# PIN_WINDOW after the first wrong PIN, PIN_FREE of them are answered at once; after
-# that each further try waits, from the latest wrong PIN on: 15 s, then twice as long
-# each time, at most PIN_LONGEST_WAIT (never a quarter-hour block), and a right PIN
-# ends the tablet's count. While a tablet waits, no PIN is checked. The address allows
-# more, as an event's tablets share one. Nothing per event: the tablet's offline check
-# (a PBKDF2 hash on the PIN page) already lets whoever has the link try every PIN
-# offline, so an event-wide lock would add no protection, only a way to lock everyone.
-
-#: Wrong PINs answered at once within PIN_WINDOW seconds, per tablet and per address.
-PIN_FREE = {"tablet": 10, "address": 30}
-PIN_WINDOW = 15 * 60
-PIN_FIRST_WAIT = 15
-PIN_LONGEST_WAIT = 5 * 60
-TABLET = "kiosk_tablet"  # this browser's random name for counting its wrong PINs
-_PIN_COUNT = RateLimitItemPerSecond(1_000_000, PIN_WINDOW)
-
-
-def _pin_keys(token: str) -> dict[str, tuple[str, ...]]:
-    """The rate-limit storage keys of this tablet and of its address, for this kiosk."""
-    if not isinstance(session.get(TABLET), str):
-        session[TABLET] = secrets.token_urlsafe(12)
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
-    return {
-        "tablet": (prefix, "kiosk-pin", token, "tablet", session[TABLET]),
-        "address": (prefix, "kiosk-pin", token, "address", client_network()),
-    }
-
-
-def _pin_delay(source: str, key: tuple[str, ...]) -> tuple[int, float]:
-    """(Seconds to wait after the latest wrong PIN, when the count ends) for one source."""
-    reset, remaining = limiter.limiter.get_window_stats(_PIN_COUNT, *key)
-    over = _PIN_COUNT.amount - remaining - PIN_FREE[source]
-    if over < 0:
-        return 0, reset
-    return min(PIN_FIRST_WAIT * 2 ** min(over, 16), PIN_LONGEST_WAIT), reset
-
-
-def _pin_wait(token: str) -> int:
-    """Seconds before this tablet's next PIN is checked; 0: check it now."""
-    now, wait = time.time(), 0.0
-    try:
-        for source, key in _pin_keys(token).items():
-            delay, count_ends = _pin_delay(source, key)
-            pause = RateLimitItemPerSecond(1, delay) if delay else None
-            if pause is not None and not limiter.limiter.test(pause, *key):
-                pause_ends = limiter.limiter.get_window_stats(pause, *key).reset_time
-                wait = max(wait, min(pause_ends, count_ends) - now)
-    except Exception:  # noqa: BLE001 - storage unreachable: argon2 still makes guessing slow
-        current_app.logger.warning("rate limit storage unreachable: staff PIN not limited")
-        return 0
-    return math.ceil(wait)
-
-
-def _count_wrong_pin(token: str) -> None:
-    """Count a wrong PIN for the tablet and its address; past PIN_FREE, start a wait."""
-    try:
-        for source, key in _pin_keys(token).items():
-            limiter.limiter.hit(_PIN_COUNT, *key)
-            delay, _count_ends = _pin_delay(source, key)
-            if delay:
-                limiter.limiter.hit(RateLimitItemPerSecond(1, delay), *key)
-    except Exception:  # noqa: BLE001 - as in _pin_wait
-        current_app.logger.warning("rate limit storage unreachable: wrong PIN not counted")
-
-
-def _forget_wrong_pins(token: str) -> None:
-    """The right PIN: this tablet starts afresh (its address keeps its count)."""
-    try:
-        limiter.limiter.clear(_PIN_COUNT, *_pin_keys(token)["tablet"])
-    except Exception:  # noqa: BLE001 - as in _pin_wait
-        current_app.logger.warning("rate limit storage unreachable: PIN count not cleared")
-
-
-def _pin_wait_message(seconds: int) -> str:
-    """The wait in whole minutes, rounded up (Retry-After has the seconds)."""
-    return ngettext(
-        "Too many wrong PINs. Please wait %(num)s minute and try again.",
-        "Too many wrong PINs. Please wait %(num)s minutes and try again.",
-        math.ceil(seconds / 60),
-    )
 
 
 @bp.post("/<token>/leave")

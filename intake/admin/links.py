@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from intake import i18n, scope
-from intake.admin import bp
+from intake.admin.blueprint import bp
 from intake.engine.definition import FormDefinition
 from intake.errors import render_error
 from intake.reports import fonts, posters

@@ -13,7 +13,7 @@ from wtforms import Field
 
 from intake.engine import logic
 from intake.engine.definition import FieldDef, FormDefinition, Page
-from intake.engine.wtf import PublicForm, raw_answers
+from intake.wtforms_adapter import PublicForm, raw_answers
 
 
 @dataclass
@@ -156,7 +156,7 @@ def _question(fdef: FieldDef, form: PublicForm, state: logic.State, here: set[st
 
 def _fallback_lang(fdef: FieldDef, value: str, lang: str) -> str | None:
     """The default language when a declared choice has no label in `lang`."""
-    if fdef.type not in ("single_choice", "multiple_choice", "rating") or not value:
+    if not fdef.kind.choice or not value:
         return None
     text = fdef.choice_label(value, lang)
     return text.lang if text.fallback and text.lang != lang else None

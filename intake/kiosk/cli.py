@@ -12,8 +12,7 @@ from flask.cli import AppGroup
 from intake import audit, i18n
 from intake.accounts import AccountError, external_url
 from intake.extensions import db
-from intake.storage.districts import all_districts, by_slug
-from intake.storage.events import (
+from intake.kiosk.store import (
     IDLE_RANGE,
     PIN_RE,
     THANKS_RANGE,
@@ -22,6 +21,7 @@ from intake.storage.events import (
     events_in,
     new_pin,
 )
+from intake.storage.districts import all_districts, by_slug
 from intake.storage.models import Form
 
 

@@ -28,17 +28,15 @@ from wtforms.validators import ValidationError
 
 from intake import audit, i18n, scope
 from intake.accounts import external_url
-from intake.admin import bp
-from intake.cli.forms import export_bytes
-from intake.engine.definition import DefinitionError
-from intake.engine.loader import SUFFIXES, load_any
-from intake.engine.wtf import build_form
+from intake.admin.blueprint import bp
+from intake.engine.loader import SUFFIXES, dump_any, load_any
+from intake.engine.validation import DefinitionError
 from intake.extensions import db
+from intake.form_pages import page_view
+from intake.invitations import store as invitation_store
 from intake.privacy import records
 from intake.public import embed
-from intake.public.pages import page_view
 from intake.storage import districts as district_store
-from intake.storage import invitations as invitation_store
 from intake.storage.forms import (
     all_published,
     availability,
@@ -47,6 +45,7 @@ from intake.storage.forms import (
     published,
 )
 from intake.storage.models import Form, Response
+from intake.wtforms_adapter import build_form
 
 UPLOAD_LIMIT = 5 * 1024 * 1024
 
@@ -370,7 +369,7 @@ def form_export(slug: str, fmt: str):
     if fmt not in ("xlsx", "yaml"):
         abort(404)
     _form, version, _definition = _found_or_404(slug)
-    data = export_bytes(version.definition, f".{fmt}")
+    data = dump_any(version.definition, f".{fmt}")
     mimetype = {
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "yaml": "application/yaml",

@@ -1,0 +1,115 @@
+"""The choices sheet: every choice list with its rows, values checked on the way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from intake.engine.validation import VALUE_RE
+from intake.engine.xlsform import vocabulary
+from intake.engine.xlsform.columns import texts
+from intake.engine.xlsform.expressions import INSERTED_ANSWER_RE
+from intake.engine.xlsform.report import Report
+from intake.engine.xlsform.vocabulary import CHOICES
+from intake.engine.xlsform.workbook import Sheet
+
+#: A list's choices with their row numbers, in sheet order.
+ChoiceLists = dict[str, list[tuple[int, dict[str, Any]]]]
+
+_NEEDED = tuple(column.key for column in vocabulary.columns(CHOICES) if column.needed)
+_MEDIA_REASON = vocabulary.reason(vocabulary.CHOICE_COLUMNS["media"])
+
+
+def read_choices(sheet: Sheet | None, report: Report) -> ChoiceLists:
+    """Read every choice list of the (classified) choices sheet."""
+    lists: ChoiceLists = {}
+    if sheet is None:
+        return lists
+    keys = {c.key for c in sheet.columns}
+    missing = [key for key in _NEEDED if key not in keys]
+    if sheet.rows and missing:
+        report.add("choices sheet, row 1", f"the column {' and '.join(missing)} is missing")
+        return lists
+    media_used: set[str] = set()
+    seen: dict[tuple[str, str], int] = {}
+    for number, row in sheet.rows:
+        list_name, name, data = _cells(sheet, row, media_used)
+        where = f"choices sheet, row {number}"
+        if list_name is None:
+            if name is not None:
+                report.add(f"{where}, column 'list_name'", "the list name is missing")
+            continue
+        if not _value_fits(name, list_name, number, seen, where, report):
+            continue
+        _check_labels(sheet, row, where, report)
+        choice: dict[str, Any] = {"value": name}
+        label = texts(sheet, row, "label")
+        if label:
+            choice["label"] = label
+        if data:
+            choice["data"] = data
+        lists.setdefault(list_name, []).append((number, choice))
+    for header in sorted(media_used):
+        report.notice(f"choices sheet, column '{header}'", _MEDIA_REASON)
+    return lists
+
+
+def _cells(
+    sheet: Sheet, row: dict[str, str], media_used: set[str]
+) -> tuple[str | None, str | None, dict[str, str]]:
+    """A row's list name, choice value and data columns; note the media columns used."""
+    list_name = name = None
+    data: dict[str, str] = {}
+    for column in sheet.columns:
+        value = row.get(column.header)
+        if value is None:
+            continue
+        if column.key == "list_name":
+            list_name = value
+        elif column.key == "name":
+            name = value
+        elif column.key == "data":
+            data[column.header] = value
+        elif column.key == "media":
+            media_used.add(column.header)
+    return list_name, name, data
+
+
+def _value_fits(
+    name: str | None,
+    list_name: str,
+    number: int,
+    seen: dict[tuple[str, str], int],
+    where: str,
+    report: Report,
+) -> bool:
+    """Whether the choice has a value we can use, once in its list."""
+    if name is None:
+        report.add(f"{where}, column 'name'", "the choice has no name (value)")
+        return False
+    if not VALUE_RE.match(name):
+        report.add(
+            f"{where}, column 'name'",
+            f"the value '{name}' may only use A-Z, a-z, 0-9, '_', '.', '-' "
+            "(starting with a letter or digit, at most 64)",
+        )
+        return False
+    first = seen.setdefault((list_name, name), number)
+    if first != number:
+        report.add(
+            f"{where}, column 'name'",
+            f"the value '{name}' is already in list '{list_name}' (row {first})",
+        )
+        return False
+    return True
+
+
+def _check_labels(sheet: Sheet, row: dict[str, str], where: str, report: Report) -> None:
+    """Labels that insert answers (${name}) would show the placeholder literally."""
+    for column in sheet.columns:
+        if column.key == "label" and row.get(column.header):
+            match = INSERTED_ANSWER_RE.search(row[column.header])
+            if match:
+                report.add(
+                    f"{where}, column '{column.header}'",
+                    f"texts that insert answers ({match.group()}) are not supported",
+                )

@@ -1,0 +1,84 @@
+"""read_xlsform and load_xlsform: from an .xlsx XLSForm to our definition.
+
+pyxform reads the workbook (its openpyxl backend, header aliases and expression lexer),
+but we do the mapping ourselves rather than through pyxform's workbook_to_json: that
+stops at the first problem and loses the rows, while a coordinator needs every problem
+at once, each with its sheet, row and column.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from intake.engine.validation import DefinitionError, validate
+from intake.engine.xlsform.report import Report
+from intake.engine.xlsform.settings import read_settings
+from intake.engine.xlsform.survey import Result, read_survey
+from intake.engine.xlsform.vocabulary import CHOICES, SETTINGS
+from intake.engine.xlsform.workbook import check_sheets, read_workbook
+
+
+def read_xlsform(path: str | Path, notices: list[str] | None = None) -> dict[str, Any]:
+    """Read an .xlsx XLSForm into a raw (not yet validated) definition in our format."""
+    result = _read(Path(path))
+    if notices is not None:
+        notices.extend(result.notices)
+    return result.raw
+
+
+def load_xlsform(path: str | Path) -> tuple[dict[str, Any], list[str]]:
+    """Read and validate an XLSForm; return the normalised definition and the notices."""
+    path = Path(path)
+    result = _read(path)
+    try:
+        definition = validate(result.raw, path.name)
+    except DefinitionError as exc:
+        problems = [_locate(problem, result) for problem in exc.problems]
+        raise DefinitionError(path.name, problems) from None
+    return definition, result.notices
+
+
+def _read(path: Path) -> Result:
+    """Read the workbook and map it; raise DefinitionError with every located problem."""
+    source = path.name
+    sheets, found = read_workbook(path, source)
+    report = Report()
+    survey = check_sheets(sheets, found, source, report)
+    settings = read_settings(sheets.get(SETTINGS), path, report)
+    result = read_survey(survey, sheets.get(CHOICES), settings, report)
+    if report.problems:
+        raise DefinitionError(source, report.sorted_problems())
+    return result
+
+
+def _locate(problem: str, result: Result) -> str:
+    """Rewrite "field 'x' (fields[3])" in a validation message into its survey row."""
+    match = re.match(
+        r"^(?:field '(?P<name>[^']*)'(?: \(fields\[(?P<i1>\d+)\]\))?|fields\[(?P<i2>\d+)\])"
+        r"(?P<rest>.*)$",
+        problem,
+        re.DOTALL,
+    )
+    if not match:
+        return problem
+    fields = result.raw["fields"]
+    index_text = match["i1"] or match["i2"]
+    index = int(index_text) if index_text is not None else None
+    name = match["name"]
+    if index is None and name is not None:
+        index = next((i for i, f in enumerate(fields) if f.get("name") == name), None)
+    if index is None or index >= len(result.field_rows):
+        return problem
+    row = result.field_rows[index]
+    name = name or fields[index].get("name")
+    rest = match["rest"]
+    label = f"field '{name}'"
+    if name in result.original_names:
+        label += f", '{result.original_names[name]}' in the sheet"
+    choice = re.match(r"^: choices\[(\d+)\](.*)$", rest, re.DOTALL)
+    rows = result.choice_rows.get(name or "", [])
+    if choice and int(choice[1]) < len(rows):
+        return f"choices sheet, row {rows[int(choice[1])]} (choice list of {label}){choice[2]}"
+    return f"survey sheet, row {row} ({label}){rest}"
