@@ -1,7 +1,7 @@
 """Instructions per GET + POST pair on the submission path, against a bare Flask + SQLite
 insert, counted by valgrind's callgrind (independent of the machine's load).
 
-Run: .venv/bin/python bench/instructions.py [--pairs 40]     (needs valgrind)
+Run: .venv/bin/python bench/instructions.py [--pairs 100]     (needs valgrind)
 
 Both apps run in-process, called as WSGI apps the way a server calls them: GET the
 form page, read its CSRF token and idempotency key, POST the answers, expect 303. The
@@ -166,7 +166,7 @@ def count_instructions(which: str, folder: Path, pairs: int, env: dict) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=40)
+    parser.add_argument("--pairs", type=int, default=100)
     parser.add_argument("--inner", choices=("intake", "baseline"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -93,6 +93,9 @@ def serve(
         str(threads),
         "--access-logfile",
         "/dev/null",
+        # No worker restarts during a run: a restarted worker's CPU time would be lost.
+        "--max-requests",
+        "0",
         app,
     ]
     if cores:

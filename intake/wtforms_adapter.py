@@ -141,11 +141,11 @@ def _phone(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
 
 
 def _integer(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
-    return _line(fdef, label, [Integer(fdef.raw.get("min"), fdef.raw.get("max"))])
+    return _line(fdef, label, [Integer(*fdef.bounds)])
 
 
 def _decimal(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
-    return _line(fdef, label, [Number(fdef.raw.get("min"), fdef.raw.get("max"))])
+    return _line(fdef, label, [Number(*fdef.bounds)])
 
 
 def _date(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
@@ -154,14 +154,14 @@ def _date(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
 
 def _textarea(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
     return TextAreaField(
-        label, validators=[Optional(), MaxLength(fdef.raw["max_length"])], filters=[_strip]
+        label, validators=[Optional(), MaxLength(fdef.max_length)], filters=[_strip]
     )
 
 
 def _choice(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
     """One of the definition's choices: radio buttons, or a list with `appearance: select`."""
     choices = _choices(fdef, lang)
-    cls = SelectField if fdef.raw.get("appearance") == "select" else RadioField
+    cls = SelectField if fdef.appearance == "select" else RadioField
     if cls is SelectField:
         choices = [SelectChoice("", _("Please choose"))] + choices
     return cls(label, choices=choices, validators=[Optional(), OneOf()], validate_choice=False)
@@ -252,7 +252,7 @@ def _strip(value: Any) -> Any:
 
 def answer_limit(fdef: FieldDef) -> int:
     """The most characters an answer to `fdef` may have (MaxLength checks text against it)."""
-    return fdef.raw.get("max_length") or DEFAULT_LIMIT
+    return fdef.max_length or DEFAULT_LIMIT
 
 
 def _is_empty(data: Any) -> bool:

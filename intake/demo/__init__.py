@@ -304,7 +304,7 @@ def _fake_value(fdef: FieldDef, places: list[str], rng: random.Random) -> list[s
     if stored == "yes":
         return list(fdef.kind.values)
     if stored == "integer":
-        low, high = fdef.raw.get("min") or 0, fdef.raw.get("max") or 10
+        low, high = (fdef.bounds[0] or 0), (fdef.bounds[1] or 10)
         return [str(rng.randint(low, min(high, low + 8)))]
     if stored == "date":
         return [f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"]

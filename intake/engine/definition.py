@@ -143,9 +143,24 @@ class FieldDef:
         return FIELD_TYPES[self.raw["type"]]
 
     @property
+    def max_length(self) -> int | None:
+        """The longest answer the definition itself sets (`max_length`), if it does."""
+        return self.raw.get("max_length")
+
+    @property
+    def bounds(self) -> tuple[Any, Any]:
+        """(`min`, `max`) of a number question; None where the definition sets none."""
+        return self.raw.get("min"), self.raw.get("max")
+
+    @property
+    def appearance(self) -> str | None:
+        """How a choice question is shown (`select`, ...); None: its type's default."""
+        return self.raw.get("appearance")
+
+    @property
     def partial(self) -> str | None:
         """The template partial that renders it (templates/macros/fields/<partial>.html)."""
-        return self.kind.partial_for(self.raw.get("appearance"))
+        return self.kind.partial_for(self.appearance)
 
     @property
     def required(self) -> bool | str:

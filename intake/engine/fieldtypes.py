@@ -99,6 +99,8 @@ class FieldType:
     dotted_date: bool = False
     #: The options partial's layout class ("inline", "scale"); None: by the number of options.
     layout: str | None = None
+    #: The attributes of its one-line input (the "input" partial), in the order written.
+    html: tuple[tuple[str, str], ...] = ()
 
     @property
     def choice(self) -> bool:
@@ -124,6 +126,16 @@ class FieldType:
             keys.add("max_length")
         return frozenset(keys)
 
+    def input_attributes(self, field_name: str, kiosk: bool = False) -> dict[str, str]:
+        """Its input's attributes; a text question named like a name field gets the
+        browser's autocomplete for it, and nothing autocompletes on a shared kiosk."""
+        attrs = dict(self.html)
+        if attrs.get("autocomplete") == "by-name":
+            attrs["autocomplete"] = NAME_AUTOCOMPLETE.get(field_name, "off")
+        if kiosk:
+            attrs["autocomplete"] = "off"
+        return attrs
+
     def partial_for(self, appearance: str | None) -> str | None:
         """The partial for a field of this type with `appearance` (choice types differ)."""
         return dict(self.appearances).get(appearance or "", self.partial)
@@ -134,6 +146,8 @@ def _types(*types: FieldType) -> Mapping[str, FieldType]:
 
 
 _TEXT_ROWS = ("text", "textarea")
+#: The browser's autocomplete for text questions with these names.
+NAME_AUTOCOMPLETE = {"first_name": "given-name", "last_name": "family-name", "name": "name"}
 
 #: Every type, in the order docs/form-definitions.md and validation messages list them.
 FIELD_TYPES: Mapping[str, FieldType] = _types(
@@ -146,6 +160,7 @@ FIELD_TYPES: Mapping[str, FieldType] = _types(
             intake_type_from=_TEXT_ROWS,
         ),
         partial="input",
+        html=(("type", "text"), ("autocomplete", "by-name")),
         wtforms="text",
         max_length=200,
         prefillable=True,
@@ -169,6 +184,7 @@ FIELD_TYPES: Mapping[str, FieldType] = _types(
         stored="email",
         xlsform=XLSFormType("text", intake_type=True, intake_type_from=_TEXT_ROWS),
         partial="input",
+        html=(("type", "email"), ("autocomplete", "email"), ("dir", "ltr"), ("inputmode", "email")),
         wtforms="email",
         max_length=254,
         prefillable=True,
@@ -181,6 +197,7 @@ FIELD_TYPES: Mapping[str, FieldType] = _types(
             "text", imports=("phone number",), intake_type=True, intake_type_from=_TEXT_ROWS
         ),
         partial="input",
+        html=(("type", "tel"), ("autocomplete", "tel"), ("dir", "ltr"), ("inputmode", "tel")),
         wtforms="phone",
         max_length=40,
         prefillable=True,
@@ -192,6 +209,7 @@ FIELD_TYPES: Mapping[str, FieldType] = _types(
         stored="integer",
         xlsform=XLSFormType("integer", imports=("integer", "int", "add integer prompt", "q int")),
         partial="input",
+        html=(("type", "text"), ("inputmode", "numeric"), ("dir", "ltr"), ("autocomplete", "off")),
         wtforms="integer",
         bounds="whole",
         prefillable=True,
@@ -202,6 +220,7 @@ FIELD_TYPES: Mapping[str, FieldType] = _types(
         stored="decimal",
         xlsform=XLSFormType("decimal", imports=("decimal", "add decimal prompt", "q decimal")),
         partial="input",
+        html=(("type", "text"), ("inputmode", "decimal"), ("dir", "ltr"), ("autocomplete", "off")),
         wtforms="decimal",
         bounds="number",
         prefillable=True,
@@ -213,6 +232,7 @@ FIELD_TYPES: Mapping[str, FieldType] = _types(
         stored="date",
         xlsform=XLSFormType("date", imports=("date", "add date prompt", "q date")),
         partial="input",
+        html=(("type", "date"), ("dir", "ltr")),
         wtforms="date",
         prefillable=True,
         identifying=True,

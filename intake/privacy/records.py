@@ -29,9 +29,9 @@ def record(form: Form, version: FormVersion, definition: FormDefinition) -> dict
                 "name": f.name,
                 "question": f.report_label("de"),
                 "type": f.type,
-                "required": bool(f.raw.get("required")),
+                "required": bool(f.required),
                 "identifying": f.name in identifying,
-                "special_category": bool(f.raw.get("sensitive")),
+                "special_category": f.sensitive,
             }
             for f in definition.answer_fields
         ]

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from babel import Locale, UnknownLocaleError
 
 from intake.engine.definition import FieldDef, FormDefinition
-from intake.engine.fieldtypes import FIELD_TYPES
 from intake.extensions import db
 from intake.i18n import NATIVE_NAMES
 from intake.kiosk.store import event_names
@@ -24,11 +23,6 @@ from intake.reports.params import ReportParams
 from intake.scope import responses_where
 from intake.storage.models import Answer, District, Form, Municipality, Response, utcnow
 
-#: Free-text types, whose answers the summary lists (jobs.py sizes the appendix by them).
-TEXT_TYPES = tuple(t.name for t in FIELD_TYPES.values() if t.free_text)
-#: The roster names the choices of these; ratings and yes/no answers show as stored there,
-#: as they always have (unlike everywhere else, where `answer_label` names them too).
-ROSTER_NAMED_CHOICES = ("single_choice", "multiple_choice")
 #: xhtml2pdf lays out one table in quadratic time: long lists are split.
 TABLE_ROWS = 200
 
@@ -485,8 +479,7 @@ def _fill_roster(
     for response_id, row in rows.items():
         for fdef in fields:
             raw = values[response_id].get(fdef.name, [])
-            if fdef.kind.place or fdef.type in ROSTER_NAMED_CHOICES:
-                raw = [fdef.answer_label(v, lang, places) for v in raw]
-            row.values.append(", ".join(raw))
+            # Named as everywhere else: a choice's label, "Ja" for yes, a place's name.
+            row.values.append(", ".join(fdef.answer_label(v, lang, places) for v in raw))
     summary.roster_labels = [f.report_label(lang) for f in fields]
     summary.roster = list(rows.values())

@@ -338,7 +338,7 @@
     return btoa(text);
   }
 
-  // "pbkdf2-sha256$rounds$salt$hash" from the server (storage/events.pin_check_for).
+  // "pbkdf2-sha256$rounds$salt$hash" from the server (kiosk/store.pin_check_for).
   function pinMatches(check, pin) {
     var parts = check.split("$");
     return crypto.subtle.importKey("raw", new TextEncoder().encode(pin), "PBKDF2", false, ["deriveBits"])

@@ -276,7 +276,7 @@ class Event(db.Model):
     #: Language codes offered on the tablet, in the order shown; empty: every language.
     languages: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     pin_hash: so.Mapped[str] = so.mapped_column(sa.String(255))
-    #: The PIN check for tablets without a connection (storage/events.pin_check_for).
+    #: The PIN check for tablets without a connection (kiosk/store.pin_check_for).
     pin_check: so.Mapped[str] = so.mapped_column(sa.String(255))
     #: Seconds without a touch before a half-filled form is cleared.
     idle_seconds: so.Mapped[int] = so.mapped_column(default=120)
@@ -299,7 +299,7 @@ class Event(db.Model):
 class Invitation(db.Model):
     """A personal link `/i/<token>` sent by email to one person, for one form.
 
-    The token is the signed `key` (storage/invitations.py) and holds no personal data.
+    The token is the signed `key` (invitations/store.py) and holds no personal data.
     The link works until `expires_at`, unless revoked, and takes one response; what a
     second use does is the form's `invitation_reuse`. Email address and name are
     personal data: shown only to roles that see personal data in the district.
