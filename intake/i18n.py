@@ -77,7 +77,8 @@ def choose(
     false the choice is not kept in the session (a kiosk serves one person after
     another, and its service worker loads every language's form in the background).
     """
-    options = [lang for lang in available if lang in current_app.config["LANGUAGES"]]
+    known = current_app.config["LANGUAGES"]
+    options = [lang for lang in available if lang in known]
     if not options:
         options = [current_app.config["DEFAULT_LANGUAGE"]]
     asked = asked or request.args.get("lang")

@@ -15,6 +15,7 @@ arguments, so the CLI and the tests can submit the same way.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Mapping
@@ -129,9 +130,11 @@ def form_for(
 ) -> PublicForm:
     """The WTForms form of `target` in `lang`: empty or prefilled with `data` (a page
     to show), or holding `formdata` (a submission)."""
-    groups = district_store.municipality_groups(
-        [target.district] if target.district else list(target.offered)
-    )
+    districts = [target.district] if target.district else list(target.offered)
+    if all(isinstance(d, DistrictFacts) for d in districts):
+        groups = tuple(d.group for d in districts)  # made once per cached district
+    else:
+        groups = district_store.municipality_groups(districts)
     kwargs = {"data": data} if data is not None else {"formdata": formdata}
     if meta is not None:
         kwargs["meta"] = meta
@@ -171,20 +174,35 @@ def submit(
 def _submit(target, formdata, lang, nav, switch, client, meta, queued) -> Outcome:
     wtform = form_for(target, lang, formdata=formdata, meta=meta)
     key = wtform.idempotency_key.data
-    key_ok = valid_key(key) or target.channel == "correction"  # a correction stores no key
-    if target.channel != "correction":
-        if queued and not key_ok:
+    if target.channel == "correction":  # a correction stores no key
+        return _take(target, wtform, lang, nav, switch, client)
+    if not valid_key(key):
+        if queued:
             return Outcome(
                 "invalid", wtform, errors={"idempotency_key": "missing or malformed key"}
             )
-        earlier = stored_under(key) if key_ok else None
+        wtform.idempotency_key.data = new_key()  # for the next send; this one fails
+        return _take(target, wtform, lang, nav, switch, client, key_ok=False)
+    if target.replaces is not None and (earlier := stored_under(key)) is not None:
+        return _repeat(target, earlier)  # not a change: the same send again
+    outcome = _take(target, wtform, lang, nav, switch, client)
+    if outcome.status in ("page", "invalid", "limited", "closed"):
+        # Not stored now, but a key stored before is a repeat (a double click, a retry,
+        # a replay from a tablet's queue): its first receipt, whatever this one says.
+        # A new answer takes one lookup less: its key is checked by the unique index.
+        earlier = stored_under(key)
         if earlier is not None:
-            # A repeat (double click, retry, replay): the same receipt, nothing stored.
             return _repeat(target, earlier)
-        if target.closed:
-            return Outcome("closed", wtform, closed=target.closed)
-        if not key_ok:
-            wtform.idempotency_key.data = new_key()  # for the next send; this one fails
+    if outcome.status == "limited":
+        current_app.logger.warning("%s answers over the limit", target.channel)
+    return outcome
+
+
+def _take(target, wtform, lang, nav, switch, client, key_ok: bool = True) -> Outcome:
+    """Walk, check and store one submission whose key is not stored yet (or is stored
+    and will be refused by the unique index: store_response answers it as a repeat)."""
+    if target.closed:
+        return Outcome("closed", wtform, closed=target.closed)
     last = len(target.definition.pages()) - 1
     if target.multi_page:
         walked = _walk(wtform, nav, switch)
@@ -206,7 +224,6 @@ def _submit(target, formdata, lang, nav, switch, client, meta, queued) -> Outcom
     wait = throttle.wait_for(*limit) if limit else None
     if wait is not None:
         # Nothing is stored; the page keeps every answer and its key for a later send.
-        current_app.logger.warning("%s answers over the limit", target.channel)
         return Outcome("limited", wtform, page=last, retry=wait)
     return _store(target, wtform, answers, district, lang, limit, last)
 
@@ -276,7 +293,13 @@ def _limit(target: Target, client: str | None):
         key = (prefix, KIOSK_SCOPE, str(target.event.id))
     else:
         return None
-    return (parse(value), key, what) if value else None
+    return (_parsed(value), key, what) if value else None
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(value: str):
+    """A limit such as "100 per 10 minutes", parsed once per process (config.py checked it)."""
+    return parse(value)
 
 
 def _store(target, wtform, answers, district, lang, limit, last) -> Outcome:

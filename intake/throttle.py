@@ -93,6 +93,8 @@ def client_network() -> str:
     """The client's IPv4 address, or its IPv6 /64 network: one connection holds a whole
     /64 and could otherwise take a new address for every form."""
     address = get_remote_address()
+    if address.count(".") == 3 and address.replace(".", "").isdigit() and address.isascii():
+        return address  # a dotted IPv4 address as the server gives it: the common case
     try:
         parsed = ipaddress.ip_address(address)
     except ValueError:

@@ -24,6 +24,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import _FlaskFormCSRF  # the class FlaskForm.Meta uses
+from markupsafe import escape
 from wtforms import (
     BooleanField,
     Field,
@@ -35,7 +37,9 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms import i18n as wtforms_i18n
+from wtforms.csrf.core import CSRFTokenField
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import UnboundField
 from wtforms.validators import StopValidation, ValidationError
 
 from intake.engine import logic
@@ -45,6 +49,34 @@ KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 PHONE_REGION = "DE"
 #: Longest answer of a field without its own `max_length` (hidden, numbers, dates, choices).
 DEFAULT_LIMIT = 200
+
+
+#: Bound fields per unbound field (of the cached form classes), copied for each form.
+_PROTOTYPES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class _LazyToken:
+    """A CSRF token made when a page shows it: a POST that is stored shows none, so it
+    signs none (Flask-WTF makes one for every form it builds)."""
+
+    def __init__(self, make) -> None:
+        self._make, self._token = make, None
+
+    def __str__(self) -> str:
+        if self._token is None:
+            self._token = self._make()
+        return self._token
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+class _CSRF(_FlaskFormCSRF):
+    """Flask-WTF's CSRF check, with the token for the page made only when shown."""
+
+    def generate_csrf_token(self, csrf_token_field: Any) -> Any:
+        make = super().generate_csrf_token
+        return _LazyToken(lambda: make(csrf_token_field))
 
 
 class PublicForm(FlaskForm):
@@ -58,6 +90,30 @@ class PublicForm(FlaskForm):
     logic_state: logic.State | None = None
 
     class Meta:
+        csrf_class = _CSRF
+
+        def bind_field(self, form: Any, unbound_field: UnboundField, options: dict) -> Field:
+            """A copy of the field as bound once per form class, name and language.
+
+            Binding builds the field (its label, validators, flags, choices) from the
+            class's unbound field, which never changes, on every request; a copy of one
+            bound before costs far less. Each copy gets its own data, errors and this
+            form's meta when it is processed and checked; the CSRF field is made anew,
+            as it belongs to one form.
+            """
+            if issubclass(unbound_field.field_class, CSRFTokenField):
+                return super().bind_field(form, unbound_field, options)
+            key = (options.get("name"), options.get("prefix"), options.get("translations"))
+            bound = _PROTOTYPES.setdefault(unbound_field, {})
+            prototype = bound.get(key)
+            if prototype is None:
+                prototype = bound[key] = super().bind_field(form, unbound_field, options)
+            # Not copy.copy: a Field made without `_form` turns into an UnboundField.
+            field = object.__new__(type(prototype))
+            field.__dict__.update(prototype.__dict__)
+            field.meta = form.meta
+            return field
+
         def get_translations(self, form: Any) -> Any:
             # WTForms' own messages (the CSRF check's) in the page's language; Flask-WTF
             # would read that catalog from disk on every request.
@@ -99,7 +155,11 @@ _CLASSES: weakref.WeakKeyDictionary[FormDefinition, dict[tuple, type[PublicForm]
 
 
 def _form_class(definition: FormDefinition, lang: str, municipalities) -> type[PublicForm]:
-    places = tuple((district, tuple(map(tuple, items))) for district, items in municipalities)
+    places = (
+        municipalities
+        if isinstance(municipalities, tuple)  # already hashable (storage/cache.py)
+        else tuple((district, tuple(map(tuple, items))) for district, items in municipalities)
+    )
     key = (lang, str(get_locale()), places)
     classes = _CLASSES.setdefault(definition, {})
     form_class = classes.get(key)
@@ -242,11 +302,14 @@ def _ascii_digits(value: Any) -> Any:
     )
 
 
+#: Control characters dropped from text input (all below a space but tab and newline).
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
+
+
 def _strip(value: Any) -> Any:
     """Trim surrounding white space and drop control characters from text input."""
     if isinstance(value, str):
-        value = "".join(ch for ch in value if ch in "\n\t" or ch >= " ").strip()
-        value = value.replace("\r", "")
+        value = value.translate(_CONTROL).strip()
     return value
 
 

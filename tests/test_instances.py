@@ -9,6 +9,7 @@ Needs the PostgreSQL and Redis of the development and CI machines (127.0.0.1:543
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import os
 import re
@@ -303,7 +304,9 @@ def test_killing_a_worker_during_a_burst_loses_no_acknowledged_submission(deploy
                 try:
                     html = browser.get(f"{instance.url}/f/volunteer?lang=de&district=mainz-bingen")
                     break
-                except OSError:  # also an error page: the assertion below tells
+                # Reset, or cut off mid-page by the dying worker (IncompleteRead): a person
+                # reloads. An error page is an OSError too: the assertion below tells.
+                except (OSError, http.client.HTTPException):
                     time.sleep(0.1)
             else:
                 return 0
@@ -318,7 +321,7 @@ def test_killing_a_worker_during_a_burst_loses_no_acknowledged_submission(deploy
             for _attempt in range(50):
                 try:
                     code = browser.post(f"{instance.url}/f/volunteer", data)
-                except OSError:  # connection reset by the dying worker: no answer, so again
+                except (OSError, http.client.HTTPException):  # the dying worker: no answer
                     time.sleep(0.1)
                     continue
                 if code == 303:

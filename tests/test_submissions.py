@@ -194,3 +194,40 @@ def test_the_language_cookie_is_sent_only_when_the_language_changes(client):
     assert "session=" in first.headers.get("Set-Cookie", "")
     assert "Set-Cookie" not in again.headers
     assert "session=" in other.headers.get("Set-Cookie", "")
+
+
+def test_one_persons_answers_and_messages_never_reach_the_next_form(app):
+    """Fields are copies of one bound field per form class: each person's are their own."""
+    first, second = app.test_client(), app.test_client()
+    page = first.get("/f/volunteer?district=mainz-bingen").get_data(as_text=True)
+    data = dict(VOLUNTEER_ANSWERS, email="erste-person@@example", first_name="Erste Person")
+    data.update({n: hidden(page, n) for n in ("csrf_token", "idempotency_key", "district", "src")})
+    refused = first.post("/f/volunteer?district=mainz-bingen", data=data)
+    assert refused.status_code == 422
+    assert "Erste Person" in refused.get_data(as_text=True)
+    page = second.get("/f/volunteer?district=mainz-bingen").get_data(as_text=True)
+    empty = {n: hidden(page, n) for n in ("csrf_token", "idempotency_key", "district", "src")}
+    shown = second.post("/f/volunteer?district=mainz-bingen", data=empty).get_data(as_text=True)
+    assert "Erste Person" not in shown
+    assert "erste-person@@example" not in shown
+    assert "E-Mail-Adresse wie name@example.org" not in shown  # the first person's message
+    assert "Bitte beantworten Sie diese Frage." in shown  # the second person's own
+
+
+def test_a_key_stored_by_another_invitation_is_a_conflict_not_its_receipt(app, client):
+    """Two people's invitation pages: a key replayed on the other link never shows the
+    first person's reference code (it is refused, 400, and nothing is stored)."""
+    from tests.test_invitations import invite
+
+    first, second = invite(
+        app,
+        ("a@example.org", "A", "de", "mainz-bingen"),
+        ("b@example.org", "B", "de", "mainz-bingen"),
+    )
+    page = client.get(first).get_data(as_text=True)
+    data = dict(VOLUNTEER_ANSWERS)
+    data.update({n: hidden(page, n) for n in ("csrf_token", "idempotency_key", "district", "src")})
+    assert client.post(first, data=data).status_code == 303
+    replayed = client.post(second, data=data)
+    assert replayed.status_code == 400
+    assert response_count(app) == 1

@@ -8,6 +8,7 @@ FormDefinition and FieldDef give typed read access to it, and each field's type
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -326,13 +327,22 @@ class FormDefinition:
         privacy = self.raw.get("privacy") or {}
         return privacy.get("version")
 
-    @property
+    @functools.cached_property
+    def sensitive_names(self) -> list[str]:
+        """The questions whose answers are special categories (sealed when stored)."""
+        return [f.name for f in self.fields if f.sensitive]
+
+    @functools.cached_property
     def answer_fields(self) -> list[FieldDef]:
-        """Fields that take an answer, in order."""
+        """Fields that take an answer, in order (a definition never changes: read once)."""
         return [f for f in self.fields if f.answerable]
 
     def pages(self) -> list[Page]:
         """The form's pages; a form without `page` fields is one page."""
+        return list(self._pages)
+
+    @functools.cached_property
+    def _pages(self) -> tuple[Page, ...]:
         pages: list[Page] = []
         title: FieldDef | None = None
         current: list[FieldDef] = []
@@ -344,7 +354,7 @@ class FormDefinition:
             else:
                 current.append(fdef)
         pages.append(Page(len(pages), title, current))
-        return pages
+        return tuple(pages)
 
     def title(self, lang: str) -> Text:
         """The form's title in `lang` (or the default language)."""

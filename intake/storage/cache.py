@@ -15,6 +15,7 @@ read the database as before.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -51,6 +52,11 @@ class DistrictFacts:
     slug: str
     name: str
     municipalities: tuple[Place, ...]
+
+    @functools.cached_property
+    def group(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """Its pick-list group for a place question: (name, ((slug, name), ...))."""
+        return self.name, tuple((p.slug, p.name) for p in self.municipalities)
 
 
 @dataclass(frozen=True)

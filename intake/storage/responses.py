@@ -80,7 +80,7 @@ _STORED_UNDER = (
     .join(Form, Form.id == Response.form_id)
     .where(Response.idempotency_key == sa.bindparam("key"))
 )
-_INSERT_RESPONSE = sa.insert(Response.__table__).returning(Response.__table__.c.id)
+_INSERT_RESPONSE = sa.insert(Response.__table__)
 _INSERT_ANSWERS = sa.insert(Answer.__table__)
 
 
@@ -115,8 +115,7 @@ def store_response(
     facts of storage/cache.py); `definition` is the version's, when known.
     """
     definition = definition or definition_of(version)
-    sensitive = [f.name for f in definition.fields if f.sensitive]
-    stored = sealing.seal(answers, sensitive)
+    stored = sealing.seal(answers, definition.sensitive_names)
     for _attempt in range(5):
         if invitation_id is not None:
             answered = db.session.scalar(
@@ -139,7 +138,8 @@ def store_response(
         }
         try:
             connection = db.session.connection()
-            response_id = connection.execute(_INSERT_RESPONSE, row).scalar_one()
+            # The new id: SQLite's last row id, PostgreSQL's RETURNING (SQLAlchemy picks).
+            response_id = connection.execute(_INSERT_RESPONSE, row).inserted_primary_key[0]
             rows = [
                 {"response_id": response_id, "field": name, "value": value}
                 for name, values in stored.items()
@@ -155,15 +155,18 @@ def store_response(
             db.session.rollback()
             existing = stored_under(key)
             if existing is not None:
-                return _repeat(existing, version)
+                return _repeat(existing, version, invitation_id)
             continue
         return Receipt(reference, definition.slug, True)
     raise RuntimeError("could not store the response after 5 attempts")
 
 
-def _repeat(existing: Stored, version: FormVersion) -> Receipt:
-    """The receipt of an earlier submission with the same key."""
-    if existing.form_id != version.form_id:
+def _repeat(existing: Stored, version: FormVersion, invitation_id: int | None) -> Receipt:
+    """The receipt of an earlier submission with the same key (of the same form, and of
+    the same invitation when this one answers an invitation)."""
+    if existing.form_id != version.form_id or (
+        invitation_id is not None and existing.invitation_id != invitation_id
+    ):
         raise KeyConflict(existing.form_slug)
     return Receipt(existing.reference, existing.form_slug, False)
 
@@ -202,4 +205,4 @@ def answer_values(response: Response) -> dict[str, list[str]]:
 
 def sensitive_names(version: FormVersion) -> list[str]:
     """Questions of the version whose answers are sealed (storage/sealing.py)."""
-    return [f.name for f in definition_of(version).fields if f.sensitive]
+    return definition_of(version).sensitive_names
