@@ -45,8 +45,6 @@ from intake.storage.responses import (
 )
 from intake.wtforms_adapter import PublicForm, build_form, clean_answers, valid_key, validate_fields
 
-#: The channels an answer comes through (Response.source and the audit say more).
-CHANNELS = ("link", "kiosk", "invitation", "correction")
 #: The limit scope of a kiosk's answers, counted per event (all its tablets together).
 KIOSK_SCOPE = "kiosk-event"
 LINK_SCOPE = "public-submission"
@@ -64,7 +62,7 @@ class Target:
     still answered with its receipt.
     """
 
-    channel: str
+    channel: str  # link, kiosk, invitation, correction
     version: FormVersion | VersionFacts
     definition: FormDefinition
     district: District | DistrictFacts | None = None
@@ -130,11 +128,8 @@ def form_for(
 ) -> PublicForm:
     """The WTForms form of `target` in `lang`: empty or prefilled with `data` (a page
     to show), or holding `formdata` (a submission)."""
-    districts = [target.district] if target.district else list(target.offered)
-    if all(isinstance(d, DistrictFacts) for d in districts):
-        groups = tuple(d.group for d in districts)  # made once per cached district
-    else:
-        groups = district_store.municipality_groups(districts)
+    districts = [target.district] if target.district else target.offered
+    groups = district_store.municipality_groups(districts)
     kwargs = {"data": data} if data is not None else {"formdata": formdata}
     if meta is not None:
         kwargs["meta"] = meta

@@ -14,7 +14,7 @@ import functools
 import re
 import unicodedata
 import weakref
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
@@ -128,14 +128,16 @@ def _wtforms_catalog(locale: str) -> Any:
 def build_form(
     definition: FormDefinition,
     lang: str,
-    municipalities: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+    municipalities: tuple[tuple[str, tuple[tuple[str, str], ...]], ...],
     place_required: bool = False,
     **kwargs: Any,
 ) -> PublicForm:
     """Create the WTForms form for `definition` with labels in `lang`.
 
-    `municipalities` is a list of (district name, [(slug, name), ...]) groups; it is
-    the pick list of a municipality field, already narrowed to the link's district.
+    `municipalities` holds (district name, ((slug, name), ...)) groups (as
+    storage.districts.municipality_groups makes them, hashable: the form class is kept
+    per pick list); it is the pick list of a municipality field, already narrowed to
+    the link's district.
     `place_required` makes that field required: without a district in the link, the
     answer decides which district's office receives the response.
     """
@@ -155,12 +157,7 @@ _CLASSES: weakref.WeakKeyDictionary[FormDefinition, dict[tuple, type[PublicForm]
 
 
 def _form_class(definition: FormDefinition, lang: str, municipalities) -> type[PublicForm]:
-    places = (
-        municipalities
-        if isinstance(municipalities, tuple)  # already hashable (storage/cache.py)
-        else tuple((district, tuple(map(tuple, items))) for district, items in municipalities)
-    )
-    key = (lang, str(get_locale()), places)
+    key = (lang, str(get_locale()), municipalities)  # storage.districts makes it hashable
     classes = _CLASSES.setdefault(definition, {})
     form_class = classes.get(key)
     if form_class is None:

@@ -85,7 +85,8 @@ def form(slug: str):
         data.update(_prefill(definition, request.args))
         if embedded:
             data["idempotency_key"] = new_key()
-            return _show(form_for(target, lang, data=data, meta=meta), 200, 0, context)
+            wtform = form_for(target, lang, data=data, meta=meta)
+            return render_form(wtform, 200, 0, **_signed(context, wtform))
         page = (version.id, version.checksum, lang, request.query_string)
         return fresh_form(
             page, lambda key: form_for(target, lang, data=dict(data, idempotency_key=key))
@@ -96,7 +97,7 @@ def form(slug: str):
         # expired CSRF token: the answers stay, the person sends again.
         wtform = form_for(target, lang, formdata=request.form, meta=meta)
         page = page_index(wtform.page.data, len(definition.pages()))
-        return _show(wtform, 400, page, context, stale=True)
+        return render_form(wtform, 400, page, stale=True, **_signed(context, wtform))
     outcome = submit(
         target,
         request.form,
@@ -110,9 +111,7 @@ def form(slug: str):
         return to_receipt(outcome.receipt.form_slug, outcome.receipt.reference, lang, embedded)
     if outcome.status == "conflict":
         abort(400)
-    if embedded:
-        context["embed_sig"] = embed.sign_key(outcome.form.idempotency_key.data or "")
-    return render_outcome(outcome, **context)
+    return render_outcome(outcome, **_signed(context, outcome.form))
 
 
 def _embed_key_ok() -> bool:
@@ -123,11 +122,11 @@ def _embed_key_ok() -> bool:
     return valid_key(key) and stored_under(key) is not None
 
 
-def _show(wtform, status: int, page: int, context: dict, stale: bool = False):
-    """A form page; an embedded one carries its key signed (it has no session)."""
+def _signed(context: dict, wtform) -> dict:
+    """An embedded page carries its key signed (it has no session); others as they are."""
     if context.get("embedded"):
-        context = dict(context, embed_sig=embed.sign_key(wtform.idempotency_key.data or ""))
-    return render_form(wtform, status, page, stale=stale, **context)
+        return dict(context, embed_sig=embed.sign_key(wtform.idempotency_key.data or ""))
+    return context
 
 
 def _embed_context(slug: str, lang: str) -> dict:

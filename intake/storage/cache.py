@@ -122,20 +122,17 @@ class _Cache:
 def init_app(app: Flask) -> None:
     """Give the app its cache, emptied by its own commits that touch what it keeps."""
     app.extensions["intake_public_cache"] = _Cache(float(app.config["PUBLIC_CACHE_SECONDS"]))
-    if not getattr(init_app, "listening", False):
-        event.listen(Session, "after_flush", _note_flush)
-        event.listen(Session, "do_orm_execute", _note_statement)
-        event.listen(Session, "after_commit", _after_commit)
-        init_app.listening = True
+    for name, listener in (
+        ("after_flush", _note_flush),
+        ("do_orm_execute", _note_statement),
+        ("after_commit", _after_commit),
+    ):
+        if not event.contains(Session, name, listener):  # once per process, for every app
+            event.listen(Session, name, listener)
 
 
 def _cache() -> _Cache:
     return current_app.extensions["intake_public_cache"]
-
-
-def clear() -> None:
-    """Forget everything kept (a change made outside the ORM, such as a migration)."""
-    _cache().clear()
 
 
 def _note_flush(session: Session, _context) -> None:
@@ -146,12 +143,10 @@ def _note_flush(session: Session, _context) -> None:
 
 
 def _note_statement(state) -> None:
+    """A Core INSERT, UPDATE or DELETE through the session (sa.update(Form), ...)."""
     if state.is_insert or state.is_update or state.is_delete:
-        tables = {t.name for t in getattr(state.statement, "_from_objects", ())}
         table = getattr(state.statement, "table", None)
-        if table is not None:
-            tables.add(table.name)
-        if tables & WATCHED_TABLES:
+        if table is not None and table.name in WATCHED_TABLES:
             state.session.info[_DIRTY] = True
 
 

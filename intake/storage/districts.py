@@ -23,8 +23,7 @@ def municipality(slug: str) -> Municipality | None:
     return db.session.scalar(sa.select(Municipality).where(Municipality.slug == slug))
 
 
-def municipality_groups(
-    districts: list[District],
-) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Pick-list groups: (district name, [(municipality slug, name), ...])."""
-    return [(d.name, [(m.slug, m.name) for m in d.municipalities]) for d in districts]
+def municipality_groups(districts) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """Pick-list groups: ((district name, ((municipality slug, name), ...)), ...), of
+    District rows or of the districts storage/cache.py keeps (which make theirs once)."""
+    return tuple(d.group for d in districts)

@@ -62,6 +62,11 @@ class District(db.Model):
         back_populates="district", order_by="Municipality.name", cascade="all, delete-orphan"
     )
 
+    @property
+    def group(self) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """Its pick-list group for a place question: (name, ((slug, name), ...))."""
+        return self.name, tuple((m.slug, m.name) for m in self.municipalities)
+
 
 class Municipality(db.Model):
     """A town or Verbandsgemeinde inside a district (place names are not translated)."""
