@@ -120,6 +120,9 @@ def test_back_from_the_receipt_then_send_again_stores_nothing_new(
     page = context.new_page()
     _send_newcomer_form(page, live_server, "ar")
     first = page.locator(".reference").inner_text().strip()
+    # The receipt is shown once its page has loaded (its script notes what was sent); Back
+    # pressed while the page is still loading is a race no person can run.
+    page.wait_for_load_state("load")
     page.go_back()
     page.wait_for_load_state("load")
     notice = page.locator("[data-sent-notice]")
@@ -136,6 +139,7 @@ def test_back_from_the_receipt_then_send_again_stores_nothing_new(
     assert page.locator(".reference").inner_text().strip() == first
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 1
+    page.wait_for_load_state("load")
     page.go_back()
     page.wait_for_load_state("load")
     page.locator("[data-sent-notice] a").click()  # another person: an empty form
