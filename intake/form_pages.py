@@ -52,13 +52,14 @@ class PageView:
     last: bool
 
 
-def page_view(form: PublicForm, index: int) -> PageView:
-    """Build the view of page `index` from the answers in `form`."""
+def page_view(form: PublicForm, index: int, every_page: bool = False) -> PageView:
+    """Build the view of page `index` from the answers in `form`; `every_page` (the
+    preview) shows a page whose condition does not hold yet, too."""
     definition: FormDefinition = form.definition
     state = logic.evaluate_state(definition, raw_answers(form))
     pages = definition.pages()
     index = max(0, min(index, len(pages) - 1))
-    shown = [p.index for p in pages if state.pages.get(p.index, True)] or [index]
+    shown = [p.index for p in pages if every_page or state.pages.get(p.index, True)] or [index]
     if index not in shown:
         index = next((i for i in shown if i > index), shown[-1])
     page = pages[index]
@@ -67,7 +68,9 @@ def page_view(form: PublicForm, index: int) -> PageView:
         _question(fdef, form, state, here)
         for fdef in page.fields
         # Hidden because of answers on other pages: the server knows, so leave it out.
-        if state.relevant.get(fdef.name, True) or logic.depends_on(fdef.relevant, here)
+        if every_page
+        or state.relevant.get(fdef.name, True)
+        or logic.depends_on(fdef.relevant, here)
     ]
     carried = [
         (name, value)

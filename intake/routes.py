@@ -25,6 +25,7 @@ from intake.kiosk import admin as kiosk_admin  # noqa: F401
 from intake.kiosk.views import bp as kiosk_bp
 from intake.public import views as public_views  # noqa: F401
 from intake.public.blueprint import bp as public_bp
+from intake.studio import views as studio_views  # noqa: F401
 
 
 def register(app: Flask) -> None:

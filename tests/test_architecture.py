@@ -17,7 +17,7 @@ INTAKE = Path(__file__).parent.parent / "intake"
 #: Low to high. A module may import its own layer and lower ones only.
 LAYERS = ("engine", "core", "storage", "services", "web", "cli", "app")
 #: Feature packages: their modules are spread over the layers by name.
-FEATURES = ("intake.kiosk", "intake.invitations")
+FEATURES = ("intake.kiosk", "intake.invitations", "intake.studio")
 WEB_NAMES = ("views", "admin", "forms")
 
 

@@ -442,12 +442,22 @@ def test_forms_import_changed_form_creates_a_new_version(app, cli, tmp_path):
 
     result = cli("forms", "import", str(path))
     assert result.exit_code == 0, result.output
-    assert result.output == "Imported 'volunteer' as version 2.\n"
-
+    assert result.output == (
+        "Imported 'volunteer' as draft version 2; publish it with: forms publish volunteer\n"
+    )
     again = cli("forms", "import", str(path))
     assert again.exit_code == 0, again.output
     assert again.output == "'volunteer' is unchanged (version 2).\n"
+    assert count(app, FormVersion) == 3
+    # A draft: respondents still see version 1.
+    assert "Ehrenamtlich helfen und Integrationslotse werden" in app.test_client().get(
+        "/f/volunteer"
+    ).get_data(as_text=True)
+    assert cli("forms", "list").output.splitlines()[1].startswith("volunteer\tv1\topen")
 
+    published = cli("forms", "publish", "volunteer")
+    assert published.exit_code == 0, published.output
+    assert published.output == "Published 'volunteer' as version 2.\n"
     assert count(app, FormVersion) == 3
     listing = cli("forms", "list")
     assert listing.output.splitlines()[1].startswith("volunteer\tv2\topen\tde, en, ar, fa")

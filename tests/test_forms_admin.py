@@ -52,6 +52,15 @@ def set_status(client, slug: str, status: str):
     return client.post(f"/admin/forms/{slug}/status", data={"csrf_token": token, "status": status})
 
 
+def publish(client, slug: str):
+    """Publish the form's draft as a coordinator would: the impact page, then its button."""
+    page = client.get(f"/admin/forms/{slug}/publish").get_data(as_text=True)
+    revision = re.search(r'name="revision" value="(\d+)"', page).group(1)
+    return client.post(
+        f"/admin/forms/{slug}/publish", data={"csrf_token": csrf_token(page), "revision": revision}
+    )
+
+
 def test_forms_list_shows_status_and_languages(client, coordinator):
     html = client.get("/admin/forms").get_data(as_text=True)
     assert "Ehrenamtlich helfen und Integrationslotse werden" in html
@@ -62,14 +71,14 @@ def test_forms_list_shows_status_and_languages(client, coordinator):
 def test_uploaded_form_is_a_draft_until_published(client, coordinator):
     response = upload(client, SIMPLE.encode(), "sprachcafe.yaml")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/admin/forms/sprachcafe"
-    detail = client.get("/admin/forms/sprachcafe").get_data(as_text=True)
-    assert "Importiert als Version 1." in detail
-    assert 'class="status draft"' in detail
+    assert response.headers["Location"] == "/admin/forms/sprachcafe/edit"
+    detail = client.get("/admin/forms/sprachcafe/edit").get_data(as_text=True)
+    assert "Als Entwurf importiert. Öffentlich ist nichts, bis Sie veröffentlichen." in detail
+    assert "Sie bearbeiten einen Entwurf (Version 1)" in detail
     public = client.application.test_client()
     assert public.get("/f/sprachcafe").status_code == 404
     assert "/f/sprachcafe" not in public.get("/").get_data(as_text=True)
-    set_status(client, "sprachcafe", "open")
+    assert publish(client, "sprachcafe").status_code == 302  # the first publication opens it
     assert public.get("/f/sprachcafe").status_code == 200
     assert "/f/sprachcafe" in public.get("/").get_data(as_text=True)
 
@@ -201,6 +210,8 @@ def test_coordinator_manages_own_forms_but_not_shared_ones(app, client, coordina
     assert upload(client, changed, "volunteer.yaml").status_code == 403
     # A form they upload is offered in their district, and they may open it.
     upload(client, SIMPLE.encode(), "sprachcafe.yaml")
+    assert publish(client, "sprachcafe").status_code == 302
+    assert set_status(client, "sprachcafe", "closed").status_code == 302
     assert set_status(client, "sprachcafe", "open").status_code == 302
     html = client.application.test_client().get("/f/sprachcafe").get_data(as_text=True)
     assert "Bingen am Rhein" in html

@@ -126,6 +126,7 @@ def _route_values(app) -> dict[str, str | int]:
             "event_id": event.id,
             "kiosk_token": event.token,
             "slug": "volunteer",
+            "name": "first_name",
             "form_slug": "volunteer",
             "district": "mainz-bingen",
             "response_id": response.id,

@@ -339,4 +339,4 @@ def test_a_real_xlsform_still_imports(app, client, auth, create_user, cli, tmp_p
     auth.login("admin@example.org")
     response = upload_form(client, exported, "volunteer.xlsx")
     assert response.status_code == 302, response.get_data(as_text=True)
-    assert response.headers["Location"] == "/admin/forms/volunteer"
+    assert response.headers["Location"] == "/admin/forms/volunteer/edit"

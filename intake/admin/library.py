@@ -29,6 +29,7 @@ from wtforms.validators import ValidationError
 from intake import audit, i18n, scope
 from intake.accounts import external_url
 from intake.admin.blueprint import bp
+from intake.engine.definition import FormDefinition
 from intake.engine.loader import SUFFIXES, dump_any, load_any
 from intake.engine.validation import DefinitionError
 from intake.extensions import db
@@ -38,8 +39,11 @@ from intake.privacy import records
 from intake.public import embed
 from intake.storage import districts as district_store
 from intake.storage.forms import (
+    all_drafts,
     all_published,
     availability,
+    draft_of,
+    form_named,
     import_definition,
     offered_districts,
     published,
@@ -50,7 +54,7 @@ from intake.wtforms_adapter import build_form
 UPLOAD_LIMIT = 5 * 1024 * 1024
 
 
-def _may_manage(form: Form | None = None) -> bool:
+def may_manage(form: Form | None = None) -> bool:
     """Admins manage every form; coordinators those offered only in their districts."""
     if current_user.role == "admin":
         return True
@@ -62,8 +66,8 @@ def _may_manage(form: Form | None = None) -> bool:
     return bool(form.districts) and {d.id for d in form.districts} <= mine
 
 
-def _require_manager(form: Form | None = None) -> None:
-    if not _may_manage(form):
+def require_manager(form: Form | None = None) -> None:
+    if not may_manage(form):
         abort(403)
 
 
@@ -118,20 +122,39 @@ def forms_list():
             .group_by(Response.form_id)
         ).all()
     )
+    drafts = all_drafts()
     rows = [
         (form, version, definition, availability(form), counts.get(form.id, 0))
         for form, version, definition in all_published()
     ]
+    published_ids = {form.id for form, *_rest in rows}
+    unpublished = [
+        (form, version, FormDefinition(version.definition))
+        for form_id, (form, version) in sorted(drafts.items())
+        if form_id not in published_ids and may_manage(form)
+    ]
     return render_template(
-        "admin/forms.html", rows=rows, may_manage=_may_manage(), upload=UploadForm()
+        "admin/forms.html",
+        rows=rows,
+        drafts=drafts,
+        unpublished=unpublished,
+        may_manage=may_manage(),
+        manages=may_manage,
+        upload=UploadForm(),
     )
 
 
 @bp.post("/forms/upload")
 @login_required
 def forms_upload():
-    """Check an uploaded definition; import it when it has no problems."""
-    _require_manager()
+    """Check an uploaded definition; import it as a draft when it has no problems."""
+    require_manager()
+    return import_upload()
+
+
+def import_upload():
+    """The posted definition file as a draft (of a new form or an existing one), or its
+    problems; shared by the form list and the studio's "start from a file"."""
     request.max_content_length = UPLOAD_LIMIT
     form = UploadForm()
     upload = form.file.data if form.validate_on_submit() else None
@@ -151,24 +174,26 @@ def forms_upload():
         except DefinitionError as exc:
             audit.record("form.upload", current_user, f"file:{suffix}", outcome="invalid")
             return _upload_problems(exc.problems, name)
-    existing = published(definition["form"])
-    if existing is not None and not _may_manage(existing[0]):
+    existing = form_named(definition["form"])
+    if existing is not None and not may_manage(existing):
         db.session.rollback()
         return _upload_problems(
             [_("A form with this name exists and is managed by an administrator.")], name, 403
         )
-    version, created = import_definition(definition, status_if_new="draft")
+    version, created = import_definition(
+        definition, status_if_new="draft", publish=False, user=current_user
+    )
     if existing is None and current_user.role != "admin":
         version.form.districts = scope.visible_districts(current_user)
     db.session.commit()
-    audit.record("form.upload", current_user, f"form:{version.form.slug} v{version.number}")
+    audit.record("form.upload", current_user, f"form:{version.form.slug} draft v{version.number}")
     if created:
-        flash(_("Imported as version %(n)s.", n=version.number))
+        flash(_("Imported as a draft. Nothing is public until you publish it."))
     else:
         flash(_("The form is unchanged (version %(n)s).", n=version.number))
     for notice in notices:
         flash(notice)
-    return redirect(url_for("admin.form_detail", slug=version.form.slug))
+    return redirect(url_for("admin.studio_edit", slug=version.form.slug))
 
 
 def _upload_problems(problems: list[str], filename: str | None, status: int = 422):
@@ -182,6 +207,9 @@ def _upload_problems(problems: list[str], filename: str | None, status: int = 42
 @login_required
 def form_detail(slug: str):
     """A form's versions, status, dates and districts, with previews and exports."""
+    found = published(slug)
+    if found is None and form_named(slug) is not None:
+        return redirect(url_for("admin.studio_edit", slug=slug))  # never published yet
     form_row, version, definition = _found_or_404(slug)
     return _detail_page(form_row, version, definition, _settings_of(form_row))
 
@@ -224,7 +252,7 @@ def _detail_page(
         definition=definition,
         state=availability(form_row),
         settings=settings,
-        may_manage=_may_manage(form_row),
+        may_manage=may_manage(form_row),
         native_names=i18n.NATIVE_NAMES,
         sharing_errors=sharing_errors,
         origins_text="\n".join(form_row.embed_origins) if origins_text is None else origins_text,
@@ -239,7 +267,7 @@ def _detail_page(
 def form_settings(slug: str):
     """Save opening dates and offering districts."""
     form_row, version, definition = _found_or_404(slug)
-    _require_manager(form_row)
+    require_manager(form_row)
     visible = scope.visible_districts(current_user)
     settings = SettingsForm()
     settings.districts.choices = [(d.slug, d.name) for d in visible]
@@ -263,7 +291,7 @@ def form_settings(slug: str):
 def form_sharing(slug: str):
     """Save what a second use of an invitation link does, and who may embed the form."""
     form_row, version, definition = _found_or_404(slug)
-    _require_manager(form_row)
+    require_manager(form_row)
     reuse = request.form.get("invitation_reuse")
     if reuse not in invitation_store.REUSE_CHOICES:
         abort(400)
@@ -323,7 +351,7 @@ def form_record(slug: str, fmt: str | None = None):
 def form_status(slug: str):
     """Publish (open), close, or take a form back to draft."""
     form_row = _found_or_404(slug)[0]
-    _require_manager(form_row)
+    require_manager(form_row)
     status = request.form.get("status")
     if status not in Form.STATUSES:
         abort(400)
@@ -337,8 +365,19 @@ def form_status(slug: str):
 @bp.get("/forms/<slug>/preview")
 @login_required
 def form_preview(slug: str):
-    """The form as respondents see it, in any of its languages; nothing can be sent."""
-    form_row, _version, definition = _found_or_404(slug)
+    """The form as respondents would see it, in any of its languages; nothing is saved.
+
+    Someone who may change the form sees its draft, if it has one (the studio's
+    preview); everyone else the published version.
+    """
+    form_row = form_named(slug)
+    if form_row is None:
+        abort(404)
+    draft = draft_of(form_row) if may_manage(form_row) else None
+    if draft is not None:
+        definition = FormDefinition(draft.definition, gettext=_)
+    else:
+        definition = _found_or_404(slug)[2]
     lang = request.args.get("lang", definition.default_language)
     if lang not in definition.languages:
         lang = definition.default_language
@@ -347,7 +386,7 @@ def form_preview(slug: str):
     with force_locale(lang):
         g.lang, g.lang_options = lang, definition.languages
         wtform = build_form(definition, lang, groups, data={"idempotency_key": "preview"})
-        view = page_view(wtform, int(page) if page.isdigit() else 0)
+        view = page_view(wtform, int(page) if page.isdigit() else 0, every_page=True)
         html = render_template(
             "public/form.html",
             wtform=wtform,
@@ -356,6 +395,14 @@ def form_preview(slug: str):
             errors=[],
             csrf_expired=False,
             preview=True,
+            preview_draft=draft is not None,
+            preview_width=request.args.get("width")
+            if request.args.get("width")
+            in (
+                "phone",
+                "tablet",
+            )
+            else None,
             preview_slug=slug,
             preview_pages=len(definition.pages()),
         )

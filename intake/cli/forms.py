@@ -1,4 +1,4 @@
-"""`forms import|validate|list|export`: form definitions from and to files."""
+"""`forms import|publish|validate|list|export`: form definitions from and to files."""
 
 from __future__ import annotations
 
@@ -8,10 +8,19 @@ import click
 from flask.cli import AppGroup
 
 from intake import audit
+from intake.engine.definition import FormDefinition
 from intake.engine.loader import dump_any, load_any
 from intake.engine.validation import DefinitionError
 from intake.extensions import db
-from intake.storage.forms import all_published, import_definition, published
+from intake.storage.forms import (
+    all_published,
+    draft_of,
+    form_named,
+    import_definition,
+    publish_draft,
+    published,
+)
+from intake.studio import checks
 
 
 @click.group(cls=AppGroup)
@@ -44,17 +53,54 @@ def validate(file: Path) -> None:
 
 @forms.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--draft", is_flag=True, help="A new form starts as a draft (preview only).")
-def import_(file: Path, draft: bool) -> None:
-    """Import a definition; a changed form gets a new version."""
+@click.option(
+    "--publish", is_flag=True, help="Publish at once (after the same checks as the studio)."
+)
+def import_(file: Path, publish: bool) -> None:
+    """Import a definition as the form's draft (respondents see it only once published)."""
     definition = _load(file)
-    version, created = import_definition(definition, "draft" if draft else "open")
+    if publish:
+        _refuse_if_problems(definition, file.name)
+    version, created = import_definition(definition, "draft", publish=publish)
     db.session.commit()
+    state = "published" if publish else "draft"
     if created:
-        audit.record("form.import", None, f"form:{version.form.slug} v{version.number}")
-        click.echo(f"Imported '{version.form.slug}' as version {version.number}.")
+        audit.record("form.import", None, f"form:{version.form.slug} {state} v{version.number}")
+        if publish:
+            click.echo(f"Imported and published '{version.form.slug}' as version {version.number}.")
+        else:
+            click.echo(
+                f"Imported '{version.form.slug}' as draft version {version.number}; "
+                f"publish it with: forms publish {version.form.slug}"
+            )
     else:
         click.echo(f"'{version.form.slug}' is unchanged (version {version.number}).")
+
+
+@forms.command("publish")
+@click.argument("slug")
+def publish_(slug: str) -> None:
+    """Publish a form's draft, after the same checks as the studio."""
+    form = form_named(slug)
+    if form is None:
+        raise click.BadParameter(f"no form called '{slug}'", param_hint="SLUG")
+    draft = draft_of(form)
+    if draft is None:
+        raise click.BadParameter(f"'{slug}' has no draft to publish", param_hint="SLUG")
+    _refuse_if_problems(draft.definition, slug)
+    version = publish_draft(draft, None)
+    db.session.commit()
+    audit.record("form.publish", None, f"form:{slug} v{version.number}")
+    click.echo(f"Published '{slug}' as version {version.number}.")
+
+
+def _refuse_if_problems(definition: dict, source: str) -> None:
+    problems = checks.publish_problems(FormDefinition(definition))
+    if problems:
+        for problem in problems:
+            where = f" [{problem.field}]" if problem.field else ""
+            click.echo(f"{source}{where}: {problem.message}", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @forms.command("list")

@@ -452,8 +452,8 @@ def _privacy(value: Any, langs: set[str], default: str, problems: list[str]) -> 
     and `on_expiry` (delete or anonymise) drive the `purge` command; `controller`,
     `purpose`, `legal_basis`, `recipients` feed the record of processing.
     """
-    if value is None:
-        return {}
+    if value is None or (isinstance(value, Mapping) and not value):
+        return {}  # none given, also as the {} a normalised definition holds
     allowed = {"version", "notice", "retention_days", "on_expiry", *RECORD_FACTS}
     if not isinstance(value, Mapping) or set(value) - allowed:
         extra = sorted(set(value) - allowed) if isinstance(value, Mapping) else []

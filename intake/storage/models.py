@@ -121,7 +121,14 @@ class Form(db.Model):
 
 
 class FormVersion(db.Model):
-    """One published definition of a form; never changed once responses point at it."""
+    """One definition of a form: a draft, or a published version.
+
+    A draft (`published_at` is None) is the one version respondents never see; the
+    studio edits it in place, `revision` counting its saves so that two people editing
+    it never overwrite each other unseen. A form has at most one draft, numbered after
+    its newest published version. Publishing sets `published_at`; from then on the
+    version never changes, so each response keeps the questions it answered.
+    """
 
     __table_args__ = (sa.UniqueConstraint("form_id", "number"),)
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -131,7 +138,18 @@ class FormVersion(db.Model):
     #: Read only when a process has not parsed this version yet (storage.forms.definition_of).
     definition: so.Mapped[dict[str, Any]] = so.mapped_column(sa.JSON, deferred=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    published_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    revision: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
+    updated_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    updated_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL")
+    )
     form: so.Mapped[Form] = so.relationship(back_populates="versions")
+    updated_by: so.Mapped[User | None] = so.relationship()
+
+    @property
+    def is_draft(self) -> bool:
+        return self.published_at is None
 
 
 class Response(db.Model):

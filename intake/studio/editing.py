@@ -1,0 +1,150 @@
+"""Changes to a draft's definition, one step at a time, each checked by the engine.
+
+Every function takes a normalised definition (a plain dict, as stored) and returns a
+new one; nothing here touches the database. `checked` runs the engine's validation,
+so a step the engine would refuse never reaches the draft.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from typing import Any
+
+from intake.engine.expressions import parse, references
+from intake.engine.fieldtypes import FIELD_TYPES
+from intake.engine.validation import NAME_RE, SLUG_RE, validate
+from intake.studio.checks import EXPRESSION_KEYS
+
+Definition = dict[str, Any]
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+#: The types the studio offers for a new question, in the order of its menu.
+STUDIO_TYPES = tuple(name for name in FIELD_TYPES if name != "page")
+
+
+def checked(raw: Definition) -> Definition:
+    """The engine's normalised definition; raises DefinitionError with every problem."""
+    return validate(raw, raw.get("form") or "studio")
+
+
+def slug_for(title: str) -> str:
+    """A form's address part from its title: 'Fahrdienst Mainz' -> 'fahrdienst-mainz'."""
+    return _ascii(title, "-")[:64].strip("-")
+
+
+def key_for(label: str, taken: set[str]) -> str:
+    """A question's key from its German label, new among `taken`."""
+    base = _ascii(label, "_")[:40].strip("_")
+    if not base or not base[0].isalpha():
+        base = f"frage_{base}".strip("_")
+    key, n = base, 2
+    while key in taken:
+        key = f"{base}_{n}"
+        n += 1
+    return key
+
+
+def _ascii(text: str, sep: str) -> str:
+    folded = unicodedata.normalize("NFKD", text.lower().translate(_UMLAUTS))
+    plain = folded.encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", sep, plain).strip(sep)
+
+
+def valid_key(key: str) -> bool:
+    return bool(NAME_RE.match(key))
+
+
+def valid_slug(slug: str) -> bool:
+    return bool(SLUG_RE.match(slug))
+
+
+def blank(slug: str, title: str, languages: list[str], default: str) -> Definition:
+    """A new form: its title and one page named like it, no questions yet."""
+    return checked(
+        {
+            "form": slug,
+            "default_language": default,
+            "languages": languages,
+            "title": {default: title},
+            "fields": [{"name": "seite_1", "type": "page", "label": {default: title}}],
+        }
+    )
+
+
+def copy_as(raw: Definition, slug: str, title: str) -> Definition:
+    """Another form's questions under a new address and title (in the main language)."""
+    new = copy.deepcopy(raw)
+    new["form"] = slug
+    new["title"] = {**new["title"], new["default_language"]: title}
+    return checked(new)
+
+
+def names(raw: Definition) -> set[str]:
+    return {f["name"] for f in raw["fields"]}
+
+
+def index_of(raw: Definition, name: str) -> int:
+    for index, item in enumerate(raw["fields"]):
+        if item["name"] == name:
+            return index
+    raise KeyError(name)
+
+
+def insert(raw: Definition, item: dict[str, Any], after: str | None) -> Definition:
+    """Add a question or page after the one called `after` (None: at the end)."""
+    new = copy.deepcopy(raw)
+    position = len(new["fields"]) if after is None else index_of(new, after) + 1
+    new["fields"].insert(position, item)
+    return checked(new)
+
+
+def replace(raw: Definition, name: str, item: dict[str, Any]) -> Definition:
+    """Put `item` in the place of the question called `name`; a new key is followed
+    by every condition and check that read the old one."""
+    new = copy.deepcopy(raw)
+    new["fields"][index_of(new, name)] = item
+    if item["name"] != name:
+        for other in new["fields"]:
+            for key in EXPRESSION_KEYS:
+                if isinstance(other.get(key), str):
+                    other[key] = other[key].replace(f"${{{name}}}", f"${{{item['name']}}}")
+    return checked(new)
+
+
+def move(raw: Definition, name: str, step: int) -> Definition:
+    """Move a question or page one place up (-1) or down (+1); at the edge nothing moves."""
+    new = copy.deepcopy(raw)
+    fields = new["fields"]
+    index = index_of(new, name)
+    target = index + step
+    if 0 <= target < len(fields):
+        fields[index], fields[target] = fields[target], fields[index]
+    return checked(new)
+
+
+def used_by(raw: Definition, name: str) -> list[str]:
+    """The questions whose conditions or checks read the question called `name`."""
+    readers = []
+    for item in raw["fields"]:
+        for key in EXPRESSION_KEYS:
+            source = item.get(key)
+            if isinstance(source, str) and name in references(parse(source)):
+                readers.append(item["name"])
+                break
+    return readers
+
+
+def remove(raw: Definition, name: str) -> Definition:
+    """The definition without the question called `name` (callers check `used_by` first)."""
+    new = copy.deepcopy(raw)
+    del new["fields"][index_of(new, name)]
+    return checked(new)
+
+
+def set_details(raw: Definition, details: dict[str, Any]) -> Definition:
+    """New title, introduction, languages or privacy notice."""
+    new = copy.deepcopy(raw)
+    new.update(details)
+    return checked(new)
