@@ -86,7 +86,6 @@ def read_condition(source: str | None) -> tuple[list[Clause], str] | None:
 
 # --- checks -------------------------------------------------------------------------
 
-PRESETS = ("range", "length", "not_future", "not_past", "postcode", "digits")
 #: Which presets a type offers (by what the type stores).
 PRESETS_FOR = {
     "integer": ("range",),

@@ -30,9 +30,6 @@ class Impact:
     changes: list[Change] = field(default_factory=list)
     first_version: bool = False
 
-    def of_kind(self, kind: str) -> list[Change]:
-        return [c for c in self.changes if c.kind == kind]
-
 
 def _page_of(definition: FormDefinition) -> dict[str, int]:
     return {f.name: page.index for page in definition.pages() for f in page.fields}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -97,7 +98,6 @@ def _conflict(form: Form):
             "studio/conflict.html",
             form=form,
             draft=draft,
-            definition=FormDefinition(draft.definition) if draft else None,
             posted=request.form,
         ),
         409,
@@ -158,7 +158,13 @@ def _start(values, copyable, errors: inputs.Errors):
     if not title:
         errors["title"] = [_("Please enter the form's title.")]
     elif len(title) > inputs.LIMITS["title"]:
-        errors["title"] = [_("At most %(n)s characters (this has %(m)s).", n=200, m=len(title))]
+        errors["title"] = [
+            _(
+                "At most %(n)s characters (this has %(m)s).",
+                n=inputs.LIMITS["title"],
+                m=len(title),
+            )
+        ]
     slug = (values.get("slug") or "").strip() or editing.slug_for(title)
     if not editing.valid_slug(slug):
         errors["slug"] = [_("The address may use a-z, 0-9 and - (like “fahrdienst-2027”).")]
@@ -207,11 +213,12 @@ def _created(definition: dict[str, Any], how: str):
 
 def _locked_keys(form: Form) -> set[str]:
     """Keys of questions that were published once: answers are stored under them."""
-    locked: set[str] = set()
-    for version in form.versions:
-        if version.published_at is not None:
-            locked |= {f["name"] for f in version.definition["fields"]}
-    return locked
+    definitions = db.session.scalars(
+        sa.select(FormVersion.definition).where(
+            FormVersion.form_id == form.id, FormVersion.published_at.is_not(None)
+        )
+    )
+    return {f["name"] for definition in definitions for f in definition["fields"]}
 
 
 @bp.get("/forms/<slug>/edit")
@@ -235,26 +242,8 @@ def studio_edit(slug: str):
     )
 
 
-@bp.post("/forms/<slug>/edit/move")
-@login_required
-def studio_move(slug: str):
-    form, _draft, _live = _editable(slug)
-    if not CsrfOnly().validate_on_submit():
-        abort(400)
-    draft = _draft_for_change(form)
-    name = request.form.get("name", "")
-    step = -1 if request.form.get("direction") == "up" else 1
-    try:
-        definition = editing.move(draft.definition, name, step)
-    except KeyError:
-        abort(404)
-    conflict = _save(form, draft, definition, "move", name)
-    return conflict or redirect(url_for("admin.studio_edit", slug=slug, _anchor=f"item-{name}"))
-
-
-@bp.post("/forms/<slug>/edit/delete")
-@login_required
-def studio_delete(slug: str):
+def _item_change(slug: str) -> tuple[Form, FormVersion, str]:
+    """The form, the draft to change and the question or page a Move/Delete button names."""
     form, _draft, _live = _editable(slug)
     if not CsrfOnly().validate_on_submit():
         abort(400)
@@ -262,6 +251,23 @@ def studio_delete(slug: str):
     name = request.form.get("name", "")
     if name not in editing.names(draft.definition):
         abort(404)
+    return form, draft, name
+
+
+@bp.post("/forms/<slug>/edit/move")
+@login_required
+def studio_move(slug: str):
+    form, draft, name = _item_change(slug)
+    step = -1 if request.form.get("direction") == "up" else 1
+    definition = editing.move(draft.definition, name, step)
+    conflict = _save(form, draft, definition, "move", name)
+    return conflict or redirect(url_for("admin.studio_edit", slug=slug, _anchor=f"item-{name}"))
+
+
+@bp.post("/forms/<slug>/edit/delete")
+@login_required
+def studio_delete(slug: str):
+    form, draft, name = _item_change(slug)
     readers = editing.used_by(draft.definition, name)
     if readers:
         return _problems_page(
