@@ -100,7 +100,6 @@ def work(burst: bool = False) -> None:
     """
     from redis.exceptions import ConnectionError as RedisDown
     from redis.exceptions import TimeoutError as RedisSilent
-    from rq import SimpleWorker
 
     rq_queue = queue()
     if rq_queue is None:
@@ -111,7 +110,7 @@ def work(burst: bool = False) -> None:
         # rather than exit, so systemd need not restart us in a loop.
         try:
             rq_queue.connection.ping()
-            SimpleWorker([rq_queue], connection=rq_queue.connection).work(
+            _worker_class()([rq_queue], connection=rq_queue.connection).work(
                 burst=burst, with_scheduler=False
             )
             return
@@ -119,6 +118,35 @@ def work(burst: bool = False) -> None:
             current_app.logger.warning("worker: Redis does not answer; trying again in %s s", pause)
             time.sleep(pause)
             pause = min(pause * 2, 60)
+
+
+def _worker_class():
+    from rq import SimpleWorker
+
+    class Worker(SimpleWorker):
+        """RQ's SimpleWorker, ending without waiting a minute for its command listener.
+
+        RQ unsubscribes its pub/sub listener thread first and stops it second, waiting
+        for it without a limit. When the thread reads the reply to the unsubscribe in
+        between, it is left unsubscribed and waits a full minute (RQ's sleep time) for a
+        subscription before it looks at its stop flag again: a worker ending (--burst, or
+        SIGTERM on a deploy) then hangs for 60 s. Here the flag is cleared first, so the
+        reply ends the thread's loop, and the wait is bounded.
+        """
+
+        def unsubscribe(self) -> None:
+            thread, pubsub = self.pubsub_thread, self.pubsub
+            if thread is None or not thread.is_alive():
+                return
+            thread.stop(timeout=0)  # only clears the flag: nothing to wait for yet
+            pubsub.unsubscribe()  # its reply wakes the thread, which then ends
+            thread.join(timeout=2)
+            if not thread.is_alive():
+                return  # the thread closed the connection itself
+            self.log.warning("worker: the command listener did not stop; closing it")
+            pubsub.close()
+
+    return Worker
 
 
 def _in_app(app: Flask, task: Callable[..., object], *args: object) -> object:

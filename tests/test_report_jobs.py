@@ -227,6 +227,38 @@ def test_with_redis_a_worker_process_makes_the_summary(
     assert "Vom Worker gemacht" in text
 
 
+def test_a_worker_ends_at_once_even_when_its_listener_reads_the_unsubscribe_first(app, monkeypatch):
+    """An ending worker (--burst, or SIGTERM on a deploy) unsubscribes RQ's command
+    listener. When the ending thread is not scheduled for a moment right after that,
+    the listener reads the reply first; RQ's own worker then waited a full minute for
+    it (CI saw a --burst worker take 60 s). The pause is made here on purpose."""
+    import secrets
+    import signal
+
+    import redis.client
+
+    from intake import background
+
+    unsubscribe = redis.client.PubSub.unsubscribe
+
+    def then_not_scheduled(self, *args, **kwargs):
+        sent = unsubscribe(self, *args, **kwargs)
+        time.sleep(0.3)
+        return sent
+
+    monkeypatch.setattr(redis.client.PubSub, "unsubscribe", then_not_scheduled)
+    app.config.update(REDIS_URL=REDIS, REPORT_QUEUE=f"test-reports-{secrets.token_hex(4)}")
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    started = time.monotonic()
+    try:
+        with app.app_context():
+            background.work(burst=True)  # the queue is empty: it ends
+    finally:
+        for sig, handler in handlers.items():  # RQ installs its own
+            signal.signal(sig, handler)
+    assert time.monotonic() - started < 10
+
+
 def test_worker_without_redis_says_what_to_set(runner):
     result = runner.invoke(args=["worker", "--burst"])
     assert result.exit_code == 2
