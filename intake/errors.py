@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
@@ -86,12 +86,23 @@ def _database_unavailable(exc: Exception):
         db.session.rollback()
     except sa_exc.SQLAlchemyError:  # pragma: no cover - the connection may be gone too
         pass
+    _nobody_logged_in()
     cause = getattr(exc, "orig", None) or exc
     current_app.logger.error("database unavailable: %s", type(cause).__name__)
     if request.method == "POST" and request.endpoint in RESEND_ENDPOINTS:
         return _resend_page()
     body, status = render_error(503)
     return body, status, {"Retry-After": "60"}
+
+
+def _nobody_logged_in() -> None:
+    """The error page is rendered as for nobody logged in, unless the user was already
+    looked up: every template asks Flask-Login who is logged in, and with the database
+    away that lookup fails again inside this handler, which made a bare 500."""
+    from flask import current_app
+
+    if "_login_user" not in g:  # where Flask-Login keeps this request's user
+        g._login_user = current_app.login_manager.anonymous_user()
 
 
 #: Respondent pages whose POST carries answers (a public link, a personal invitation).

@@ -343,6 +343,35 @@ def test_the_database_gone_at_send_gives_the_answers_back_to_send_again(app, cli
     assert response_count(app) == 1
 
 
+def test_the_database_gone_under_a_logged_in_coordinator_gives_the_translated_503(
+    app, client, create_user, auth
+):
+    """Every page asks who is logged in; with the database away that question failed
+    again while the 503 page was made, which gave a bare 500 to a coordinator who had
+    the public form or the back office open."""
+    from intake import create_app
+
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    auth.login("mz@example.org")
+    cut = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "DATABASE_URL": "postgresql+psycopg://intake@127.0.0.1:1/intake",
+            "SESSION_COOKIE_SECURE": False,
+        }
+    )
+    gone = cut.test_client()
+    gone.set_cookie("session", client.get_cookie("session").value)
+    pages = (("/f/volunteer", "uk", "Тимчасово недоступно"), ("/admin/responses", "en", "Temp"))
+    for page, lang, title in pages:
+        response = gone.get(f"{page}?lang={lang}")
+        assert response.status_code == 503, page
+        html = response.get_data(as_text=True)
+        assert f'<html lang="{lang}"' in html
+        assert f"<h1>{title}" in html
+
+
 def test_a_database_server_that_accepts_but_never_answers_gives_a_503_in_seconds():
     """A server that takes the TCP connection and then says nothing (a hung database, a
     firewall that swallows packets): the person gets the 503 page after the connect

@@ -292,9 +292,13 @@ def _choice_keys(
     if "other" in field:
         if not kind.other:
             problems.append(f"{where}: a {kind.name} has no 'other' answer")
-        out["other"] = _bool(field, "other", where, problems)
-        if out["other"] and any(c["value"] == "other" for c in out["choices"]):
-            problems.append(f"{where}: with 'other: true' no choice may have the value 'other'")
+        # Kept only when true (like 'sensitive'): one definition, one normal form.
+        if _bool(field, "other", where, problems):
+            out["other"] = True
+            if any(c["value"] == "other" for c in out["choices"]):
+                problems.append(
+                    f"{where}: with 'other: true' no choice may have the value 'other'"
+                )
 
 
 def _bounds(

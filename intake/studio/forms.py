@@ -311,6 +311,10 @@ def read_details(
         "intro": texts(data, "intro", languages, default, LIMITS["intro"], errors, False),
     }
     notice = texts(data, "notice", languages, default, LIMITS["notice"], errors, False)
+    if notice and default not in notice:  # a notice in other languages needs the main one
+        errors.setdefault(f"notice_{default}", []).append(
+            _("Please enter the text in the form's main language.")
+        )
     privacy = dict(raw.get("privacy") or {})
     if notice:
         privacy["notice"] = notice
