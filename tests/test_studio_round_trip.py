@@ -78,6 +78,15 @@ def question(draw, raw: dict) -> tuple[str, dict[str, str]]:
             for lang in languages:
                 if lang == "de" or draw(st.booleans()):
                     data[f"choice_{lang}_{i}"] = draw(TEXT)
+    data.update(draw(condition(raw)))
+    data.update(draw(check(ftype, languages)))
+    return ftype, data
+
+
+@st.composite
+def condition(draw, raw: dict) -> dict[str, str]:
+    """The "show this question if ..." rows, reading questions before this one."""
+    data: dict[str, str] = {}
     earlier = [f for f in raw["fields"] if FIELD_TYPES[f["type"]].answerable]
     if earlier and draw(st.booleans()):
         for i in range(draw(st.integers(1, inputs.CONDITION_ROWS))):
@@ -87,6 +96,13 @@ def question(draw, raw: dict) -> tuple[str, dict[str, str]]:
             codes = [c["value"] for c in target.get("choices") or []]
             data[f"cond_value_{i}"] = draw(st.sampled_from(codes) if codes else NUMBER)
         data["cond_join"] = draw(st.sampled_from(["and", "or"]))
+    return data
+
+
+@st.composite
+def check(draw, ftype: str, languages: list[str]) -> dict[str, str]:
+    """A check preset with its bounds and its message."""
+    data: dict[str, str] = {}
     presets = PRESETS_FOR.get(ftype, ())
     if presets and draw(st.booleans()):
         data["check"] = draw(st.sampled_from(presets))
@@ -95,7 +111,7 @@ def question(draw, raw: dict) -> tuple[str, dict[str, str]]:
         for lang in languages:
             if lang == "de" or draw(st.booleans()):
                 data[f"check_message_{lang}"] = draw(TEXT)
-    return ftype, data
+    return data
 
 
 @st.composite

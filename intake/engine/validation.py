@@ -296,9 +296,7 @@ def _choice_keys(
         if _bool(field, "other", where, problems):
             out["other"] = True
             if any(c["value"] == "other" for c in out["choices"]):
-                problems.append(
-                    f"{where}: with 'other: true' no choice may have the value 'other'"
-                )
+                problems.append(f"{where}: with 'other: true' no choice may have the value 'other'")
 
 
 def _bounds(
