@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -49,9 +50,9 @@ def new_form(client, slug="fahrdienst", title="Fahrdienst zum Amt", languages=("
     assert response.headers["Location"] == f"/admin/forms/{slug}/edit"
 
 
-def add(client, slug: str, type_: str, after: str | None = None, **data):
+def add(client, slug: str, type_: str, after: str | None = None, expect: int = 302, **data):
     query = f"type={type_}" + (f"&after={after}" if after else "")
-    return post_page(client, f"/admin/forms/{slug}/edit/questions/new?{query}", data)
+    return post_page(client, f"/admin/forms/{slug}/edit/questions/new?{query}", data, expect)
 
 
 def draft(app, slug: str) -> FormVersion:
@@ -325,6 +326,67 @@ def test_bad_input_gets_a_message_at_the_input_and_saves_nothing(app, client, co
     assert "Der Code „nein“ kommt zweimal vor." in html
     assert 'id="choice_de_3-error"' in html
     assert draft(app, "fahrdienst").revision == revision  # nothing half-saved
+
+
+def test_types_are_named_in_german_and_what_the_engine_refuses_is_said_at_the_input(
+    app, client, coordinator
+):
+    new_form(client)
+    edit = client.get("/admin/forms/fahrdienst/edit").get_data(as_text=True)
+    assert '<option value="single_choice">Eine Auswahl</option>' in edit
+    assert '<option value="municipality">Wohnort (Gemeinden der Landkreise)</option>' in edit
+    add(client, "fahrdienst", "municipality", label_de="Wo wohnen Sie?", required="on")
+    edit = client.get("/admin/forms/fahrdienst/edit").get_data(as_text=True)
+    assert "· Wohnort (Gemeinden der Landkreise) ·" in edit  # in the list of questions
+    assert '<option value="municipality">' not in edit  # a form asks for it once
+    revision = draft(app, "fahrdienst").revision
+
+    again = add(client, "fahrdienst", "municipality", label_de="Noch ein Wohnort", expect=422)
+    assert "Dieses Formular hat schon eine Frage vom Typ „Wohnort" in again.get_data(as_text=True)
+    secret = add(
+        client,
+        "fahrdienst",
+        "text",
+        label_de="Diagnose",
+        sensitive="on",
+        prefill="on",
+        expect=422,
+    )
+    html = secret.get_data(as_text=True)
+    assert 'id="prefill-error"' in html
+    assert "kann nicht über einen Link vorausgefüllt werden" in html
+    assert draft(app, "fahrdienst").revision == revision  # nothing saved
+
+
+def test_the_preview_side_by_side_shows_the_main_language_and_a_right_to_left_one(
+    app, client, coordinator
+):
+    new_form(client, languages=("en", "fa", "uk"))
+    page = client.get("/admin/forms/fahrdienst/preview/side-by-side")
+    html = page.get_data(as_text=True)
+    frames = re.findall(r'<iframe src="([^"]+)" title="([^"]+)"', html)
+    assert [unescape(src) for src, _title in frames] == [
+        "/admin/forms/fahrdienst/preview?lang=de&width=phone&framed=1",
+        "/admin/forms/fahrdienst/preview?lang=fa&width=phone&framed=1",  # RTL before English
+    ]
+    assert [t for _src, t in frames] == ["Vorschau auf Deutsch", "Vorschau auf فارسی / دری"]
+    assert "<h1>Vorschau nebeneinander: Fahrdienst zum Amt</h1>" in html
+    chosen = client.get("/admin/forms/fahrdienst/preview/side-by-side?left=en&right=uk")
+    assert "lang=en&amp;width=phone" in chosen.get_data(as_text=True)
+    assert "lang=uk&amp;width=phone" in chosen.get_data(as_text=True)
+    odd = client.get("/admin/forms/fahrdienst/preview/side-by-side?left=xx&right=%3Cb%3E")
+    assert odd.status_code == 200
+    assert "lang=de&amp;width=phone" in odd.get_data(as_text=True)  # back to the defaults
+    framed = client.get(unescape(frames[1][0]))
+    assert framed.headers["Content-Security-Policy"].endswith("frame-ancestors 'self'")
+    assert "X-Frame-Options" not in framed.headers
+    assert "Zwei Sprachen nebeneinander" not in framed.get_data(as_text=True)  # not in a frame
+    assert client.get("/admin/forms/nichts/preview/side-by-side").status_code == 404
+
+    new_form(client, slug="nur-deutsch", languages=())
+    alone = client.get("/admin/forms/nur-deutsch/preview/side-by-side").get_data(as_text=True)
+    assert "Dieses Formular hat nur eine Sprache." in alone
+    assert alone.count("<iframe") == 1
 
 
 def test_viewers_and_coordinators_of_one_district_cannot_edit_shared_forms(

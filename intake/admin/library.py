@@ -370,18 +370,14 @@ def form_preview(slug: str):
     Someone who may change the form sees its draft, if it has one (the studio's
     preview); everyone else the published version.
     """
-    form_row = form_named(slug)
-    if form_row is None:
-        abort(404)
-    draft = draft_of(form_row) if may_manage(form_row) else None
-    if draft is not None:
-        definition = FormDefinition(draft.definition, gettext=_)
-    else:
-        definition = _found_or_404(slug)[2]
+    draft, definition = _previewed(slug)
     lang = request.args.get("lang", definition.default_language)
     if lang not in definition.languages:
         lang = definition.default_language
     page = request.args.get("page", "0")
+    framed = request.args.get("framed") == "1"
+    # The side-by-side page (below) shows two of these in frames: this site alone may.
+    g.frame_ancestors = ["'self'"]
     groups = district_store.municipality_groups(district_store.all_districts())
     with force_locale(lang):
         g.lang, g.lang_options = lang, definition.languages
@@ -405,8 +401,48 @@ def form_preview(slug: str):
             else None,
             preview_slug=slug,
             preview_pages=len(definition.pages()),
+            preview_framed=framed,
         )
     return html
+
+
+def _previewed(slug: str) -> tuple[object | None, FormDefinition]:
+    """The draft (for someone who may change the form) or the published version."""
+    form_row = form_named(slug)
+    if form_row is None:
+        abort(404)
+    draft = draft_of(form_row) if may_manage(form_row) else None
+    if draft is not None:
+        return draft, FormDefinition(draft.definition, gettext=_)
+    return None, _found_or_404(slug)[2]
+
+
+@bp.get("/forms/<slug>/preview/side-by-side")
+@login_required
+def form_preview_pair(slug: str):
+    """The preview in two languages next to each other at phone width: by default the
+    main language and the first right-to-left one (else the next language)."""
+    draft, definition = _previewed(slug)
+    languages = definition.languages
+    left = request.args.get("left")
+    if left not in languages:
+        left = definition.default_language
+    others = [lang for lang in languages if lang != left]
+    right = request.args.get("right")
+    if right not in others:
+        rtl = [lang for lang in others if i18n.direction(lang) == "rtl"]
+        right = (rtl or others or [None])[0]
+    return render_template(
+        "admin/form_preview_pair.html",
+        slug=slug,
+        definition=definition,
+        draft=draft,
+        languages=languages,
+        shown=[lang for lang in (left, right) if lang],
+        left=left,
+        right=right,
+        native_names=i18n.NATIVE_NAMES,
+    )
 
 
 @bp.get("/forms/<slug>/export.<fmt>")

@@ -22,6 +22,8 @@ Definition = dict[str, Any]
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 #: The types the studio offers for a new question, in the order of its menu.
 STUDIO_TYPES = tuple(name for name in FIELD_TYPES if name != "page")
+#: Types a form may ask once (the place decides which district receives a response).
+ONCE_PER_FORM = tuple(name for name, kind in FIELD_TYPES.items() if kind.place)
 
 
 def checked(raw: Definition) -> Definition:
@@ -83,6 +85,17 @@ def copy_as(raw: Definition, slug: str, title: str) -> Definition:
 
 def names(raw: Definition) -> set[str]:
     return {f["name"] for f in raw["fields"]}
+
+
+def asks(raw: Definition, ftype: str, besides: dict[str, Any] | None = None) -> bool:
+    """Whether the form has a question of `ftype` (other than `besides`)."""
+    skip = besides["name"] if besides else None
+    return any(f["type"] == ftype and f["name"] != skip for f in raw["fields"])
+
+
+def offered_types(raw: Definition) -> list[str]:
+    """The types a new question of this form may have."""
+    return [t for t in STUDIO_TYPES if not (t in ONCE_PER_FORM and asks(raw, t))]
 
 
 def index_of(raw: Definition, name: str) -> int:

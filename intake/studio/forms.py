@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from intake.engine.definition import FieldDef
 from intake.engine.fieldtypes import FIELD_TYPES
@@ -40,6 +41,26 @@ CONDITION_ROWS = 3
 MAX_CHOICES = 100
 
 Errors = dict[str, list[str]]
+
+#: How the studio names each question type, in its menu and its list of questions.
+TYPE_NAMES = {
+    "text": _l("Short text"),
+    "textarea": _l("Long text"),
+    "email": _l("Email address"),
+    "phone": _l("Phone number"),
+    "integer": _l("Whole number"),
+    "decimal": _l("Number with decimals"),
+    "date": _l("Date"),
+    "single_choice": _l("One choice"),
+    "multiple_choice": _l("Several choices"),
+    "rating": _l("Rating (1 to 5)"),
+    "yes_no": _l("Yes or no"),
+    "consent": _l("Consent"),
+    "municipality": _l("Municipality (of the districts)"),
+    "note": _l("Information text (no answer)"),
+    "hidden": _l("Hidden value (from the link)"),
+    "page": _l("Page"),
+}
 
 
 def _text(data: Mapping[str, str], name: str, limit: int, errors: Errors) -> str:
@@ -134,6 +155,12 @@ def read_question(
         item["sensitive"] = data.get("sensitive") == "on"
     if kind.prefillable:
         item["prefill"] = data.get("prefill") == "on"
+        if item["prefill"] and item.get("sensitive"):
+            errors["prefill"] = [_("A special-category answer cannot be filled in from a link.")]
+    if ftype in editing.ONCE_PER_FORM and editing.asks(raw, ftype, besides=stored):
+        errors["type"] = [
+            _("This form already has a question of the type “%(type)s”.", type=TYPE_NAMES[ftype])
+        ]
     if kind.choice:
         item["choices"] = _choices(data, languages, default, errors)
         if kind.other:

@@ -236,7 +236,8 @@ def studio_edit(slug: str):
         current=current,
         definition=definition,
         items=current.definition["fields"],
-        types=editing.STUDIO_TYPES,
+        types=editing.offered_types(current.definition),
+        type_names=inputs.TYPE_NAMES,
         native_names=i18n.NATIVE_NAMES,
         problems=checks.publish_problems(definition),
     )
@@ -436,6 +437,7 @@ def studio_question(slug: str, name: str | None = None):
             ),
             condition_rows=inputs.CONDITION_ROWS,
             label_of=inputs.label_of,
+            type_names=inputs.TYPE_NAMES,
         ),
         422 if errors else 200,
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.browser.pages import admin_login
 from tests.browser.test_accessibility import violations
 from tests.conftest import PASSWORD, stored_answers
@@ -27,15 +29,24 @@ def add_question(page, base: str, type_label: str, texts: dict[str, str], **choo
     page.wait_for_url(re.compile(r"/edit(#.*)?$"))
 
 
+def check_accessible(page, scripts: bool) -> None:
+    """axe runs as a script in the page: only where the page may run scripts."""
+    if scripts:
+        assert violations(page) == []
+
+
+@pytest.mark.parametrize("scripts", [True, False], ids=["with-javascript", "without-javascript"])
 def test_a_coordinator_builds_a_two_page_form_in_german_and_arabic(
-    app, create_user, live_server, browser, screenshots
+    app, create_user, live_server, browser, screenshots, scripts
 ):
+    """Built, previewed (Arabic, right to left; side by side with German), published and
+    answered, with JavaScript and without: every step of the studio is a plain form."""
     create_user("mz@example.org", districts=("mainz-bingen",))
-    context = browser.new_context(locale="de-DE")
+    context = browser.new_context(locale="de-DE", java_script_enabled=scripts)
     page = context.new_page()
     admin_login(page, live_server, "mz@example.org", PASSWORD)
     page.goto(f"{live_server}/admin/forms/new")
-    assert violations(page) == []
+    check_accessible(page, scripts)
     page.fill("#title", "Fahrdienst zum Amt")
     page.fill("#slug", "fahrdienst")
     page.check("#language_ar")
@@ -76,7 +87,7 @@ def test_a_coordinator_builds_a_two_page_form_in_german_and_arabic(
     page.goto(f"{live_server}/admin/forms/fahrdienst/edit")
     page.select_option("#type", "integer")
     page.get_by_role("button", name="Hinzufügen").click()
-    assert violations(page) == []  # the question editor
+    check_accessible(page, scripts)  # the question editor
     page.fill("#label_de", "Wie viele freie Sitze?")
     page.fill("#label_ar", "كم عدد المقاعد الفارغة؟")
     page.check("#required")
@@ -94,23 +105,38 @@ def test_a_coordinator_builds_a_two_page_form_in_german_and_arabic(
         required=True,
     )
     page.goto(f"{live_server}/admin/forms/fahrdienst/edit")
-    assert violations(page) == []
-    page.screenshot(path=screenshots / "studio-edit-de.png", full_page=True)
+    check_accessible(page, scripts)
+    shot = "" if scripts else "-nojs"
+    page.screenshot(path=screenshots / f"studio-edit-de{shot}.png", full_page=True)
 
     # The Arabic preview at phone width, right to left.
     page.goto(f"{live_server}/admin/forms/fahrdienst/preview?lang=ar&width=phone")
     assert page.locator("html").get_attribute("dir") == "rtl"
     assert "اسمك" in page.content()
-    page.screenshot(path=screenshots / "studio-preview-ar-phone.png", full_page=True)
+    page.screenshot(path=screenshots / f"studio-preview-ar-phone{shot}.png", full_page=True)
+
+    # German and Arabic side by side, each in its own frame and direction.
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.goto(f"{live_server}/admin/forms/fahrdienst/edit")
+    page.get_by_role("link", name="Zwei Sprachen nebeneinander").click()
+    frames = page.locator(".preview-pair iframe")
+    assert frames.count() == 2
+    german, arabic = (frames.nth(i).content_frame for i in range(2))
+    assert german.locator("html").get_attribute("dir") == "ltr"
+    assert arabic.locator("html").get_attribute("dir") == "rtl"
+    assert german.get_by_text("Ihr Name").count() == 1
+    assert arabic.get_by_text("اسمك").count() == 1
+    check_accessible(page, scripts)
+    page.screenshot(path=screenshots / f"studio-preview-side-by-side{shot}.png", full_page=True)
 
     page.goto(f"{live_server}/admin/forms/fahrdienst/publish")
-    assert violations(page) == []
+    check_accessible(page, scripts)
     page.get_by_role("button", name="Version 1 veröffentlichen").click()
     page.wait_for_url(f"{live_server}/admin/forms/fahrdienst")
     context.close()
 
-    # A respondent with JavaScript: page 2 appears after "yes", the seat check holds.
-    respondent = browser.new_context(locale="ar")
+    # A respondent (with the same scripts or none): page 2 after "yes", the seat check holds.
+    respondent = browser.new_context(locale="ar", java_script_enabled=scripts)
     form = respondent.new_page()
     form.goto(f"{live_server}/f/fahrdienst?lang=ar&district=mainz-bingen")
     form.fill("#ihr_name", "Samira")
@@ -130,3 +156,44 @@ def test_a_coordinator_builds_a_two_page_form_in_german_and_arabic(
     assert answers["wie_viele_freie_sitze"] == ["3"]
     assert answers[CAR] == ["yes"]
     respondent.close()
+
+
+def test_two_browsers_editing_one_draft_never_overwrite_each_other(
+    app, create_user, live_server, browser
+):
+    """Two coordinators open the same question; the second to save is told, sees the
+    other's change and keeps what they typed on the screen; the draft holds the first."""
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    create_user("mz2@example.org", districts=("mainz-bingen",))
+    first = browser.new_context(locale="de-DE")
+    second = browser.new_context(locale="de-DE")
+    mine, theirs = first.new_page(), second.new_page()
+    admin_login(mine, live_server, "mz@example.org", PASSWORD)
+    admin_login(theirs, live_server, "mz2@example.org", PASSWORD)
+    mine.goto(f"{live_server}/admin/forms/new")
+    mine.fill("#title", "Fahrdienst zum Amt")
+    mine.fill("#slug", "fahrdienst")
+    mine.get_by_role("button", name="Entwurf anlegen").click()
+    add_question(mine, live_server, "text", {"label_de": "Ihr Name"})
+
+    question = f"{live_server}/admin/forms/fahrdienst/edit/questions/ihr_name"
+    mine.goto(question)
+    theirs.goto(question)
+    theirs.fill("#label_de", "Vor- und Nachname")
+    theirs.get_by_role("button", name="Speichern").click()
+    theirs.wait_for_url(re.compile(r"/edit(#.*)?$"))
+    mine.fill("#label_de", "Name der Person")
+    mine.get_by_role("button", name="Speichern").click()
+    alert = mine.get_by_role("alert")
+    assert "mz2@example.org" in alert.inner_text()
+    assert mine.get_by_role("heading", level=1).inner_text() == (
+        "Nicht gespeichert: Der Entwurf wurde inzwischen geändert"
+    )
+    assert mine.get_by_text("Vor- und Nachname").count() == 1  # their change, shown
+    assert mine.get_by_text("Name der Person").count() == 1  # mine, still on the screen
+    mine.get_by_role("link", name="Den Entwurf in seinem jetzigen Stand öffnen").click()
+    questions = mine.locator(".studio-items")
+    assert questions.get_by_text("Vor- und Nachname").count() == 1
+    assert questions.get_by_text("Name der Person").count() == 0
+    first.close()
+    second.close()
