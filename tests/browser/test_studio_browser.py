@@ -13,9 +13,11 @@ from tests.conftest import PASSWORD, stored_answers
 CAR = "haben_sie_einen_fuehrerschein_und_ein_au"
 
 
-def add_question(page, base: str, type_label: str, texts: dict[str, str], **choose) -> None:
+def add_question(
+    page, base: str, type_label: str, texts: dict[str, str], slug: str = "fahrdienst", **choose
+) -> None:
     """Add a question through the edit page's "Add" form and its editor."""
-    page.goto(f"{base}/admin/forms/fahrdienst/edit")
+    page.goto(f"{base}/admin/forms/{slug}/edit")
     page.select_option("#type", type_label)
     page.get_by_role("button", name="Hinzufügen").click()
     for input_id, text in texts.items():
@@ -197,3 +199,55 @@ def test_two_browsers_editing_one_draft_never_overwrite_each_other(
     assert questions.get_by_text("Name der Person").count() == 0
     first.close()
     second.close()
+
+
+def test_the_studio_with_the_keyboard_only(app, create_user, live_server, browser):
+    """Tab, arrow keys, space and Enter: a question added, then moved above another."""
+    from tests.browser.test_logic_browser import focused, tab_to
+
+    create_user("mz@example.org", districts=("mainz-bingen",))
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    admin_login(page, live_server, "mz@example.org", PASSWORD)
+    page.goto(f"{live_server}/admin/forms/new")
+    tab_to(page, "title")
+    page.keyboard.type("Sprachcafé")
+    tab_to(page, "slug")
+    page.keyboard.type("sprachcafe")
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{live_server}/admin/forms/sprachcafe/edit")
+    add_question(page, live_server, "text", {"label_de": "Ihr Name"}, slug="sprachcafe")
+
+    tab_to(page, "type", limit=80)
+    page.keyboard.press("End")  # the menu's last entry: a new page
+    tab_to(page, "after")
+    page.keyboard.press("Home")  # after the first entry: the form's first page
+    page.keyboard.press("Tab")  # to "Hinzufügen"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/questions/new\?type=page"))
+    tab_to(page, "label_de")
+    page.keyboard.type("Über Sie")
+    for _ in range(80):  # on to the Save button
+        page.keyboard.press("Tab")
+        if focused(page) == "BUTTON" and page.evaluate("document.activeElement.type") == "submit":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/edit(#.*)?$"))
+    labels = page.locator(".studio-items > li .studio-label").all_inner_texts()
+    assert [label.split("·")[0].strip() for label in labels] == [
+        "Seite: Sprachcafé",
+        "Seite: Über Sie",
+        "Ihr Name",
+    ]
+
+    # The first item cannot go up, the last one not down; the others both ways.
+    assert page.get_by_role("button", name="Nach oben: Sprachcafé").is_disabled()
+    assert page.get_by_role("button", name="Nach unten: Ihr Name").is_disabled()
+    assert page.get_by_role("button", name="Nach unten: Über Sie").is_enabled()
+    up = page.get_by_role("button", name="Nach oben: Ihr Name")
+    up.focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    labels = page.locator(".studio-items > li .studio-label").all_inner_texts()
+    assert [label.split("·")[0].strip() for label in labels][1:] == ["Ihr Name", "Seite: Über Sie"]
+    context.close()
