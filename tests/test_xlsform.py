@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pyxform.xls2xform import convert
 
 from intake.engine.definition import FormDefinition
+from intake.engine.expressions import check
 from intake.engine.validation import DefinitionError, validate
 from intake.engine.xlsform import load_xlsform, read_xlsform, write_xlsform
 
@@ -654,6 +655,76 @@ def test_choice_problems_are_located(
         [["list_name", "name", "label::Deutsch (de)"], *choice_rows],
     )
     assert any(phrase in p for p in problems_of(path)), problems_of(path)
+
+
+@pytest.mark.parametrize(
+    "relevant",
+    [
+        "${a} = 1 and(${b} = 2)",
+        "${a} = 1 or(${b} = 2)",
+        "(${a}=1)and (${b}=2)",
+        "${a}=1 and\n(${b}=2)",
+    ],
+)
+def test_and_or_before_a_bracket_are_operators_not_functions(tmp_path: Path, relevant) -> None:
+    """XPath needs no space between "and"/"or" and a bracket; they are not function calls."""
+    path = workbook(
+        tmp_path,
+        [
+            [*SURVEY_HEADER, "relevant"],
+            [*q("integer", "a"), ""],
+            [*q("integer", "b"), ""],
+            [*q("text", "c"), relevant],
+        ],
+    )
+    definition, notices = load_xlsform(path)
+    assert notices == []
+    shown = definition["fields"][2]["relevant"]
+    assert check(shown, {"a": "1", "b": "2"}.get)
+    assert not check(shown, {"a": "0", "b": "0"}.get)
+
+
+def test_a_note_without_a_name_is_named_like_pyxform_names_it(tmp_path: Path) -> None:
+    path = workbook(
+        tmp_path, [SURVEY_HEADER, ["note", "", "Willkommen", "Welcome"], q("text", "town")]
+    )
+    definition, _notices = load_xlsform(path)
+    assert [f["name"] for f in definition["fields"]] == ["generated_note_name_2", "town"]
+
+
+def test_one_round_lists_every_problem_with_its_row(tmp_path: Path) -> None:
+    """Reading problems (a refused type) and the rules checked on what was read (a required
+    note, a message without its constraint) come in one list, in row order."""
+    header = [*SURVEY_HEADER, "required", "constraint_message::Deutsch (de)"]
+    path = workbook(
+        tmp_path,
+        [
+            header,
+            [*q("note", "hello"), "yes", ""],
+            [*q("geopoint", "where"), "", ""],
+            [*q("text", "town"), "", "Bitte den Ort"],
+        ],
+    )
+    assert problems_of(path) == [
+        "survey sheet, row 2 (field 'hello'): a note takes no answer, so it cannot be 'required'",
+        "survey sheet, row 3, column 'type': location questions (geopoint) are not supported",
+        "survey sheet, row 4 (field 'town'): 'constraint_message' needs a 'constraint'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("column", "code"),
+    [("label::ne", "ne"), ("label::id", "id"), ("label::Nepali", "ne"), ("label::Tigrigna", "ti")],
+)
+def test_bare_codes_and_english_names_outside_our_catalogs(
+    tmp_path: Path, column: str, code: str
+) -> None:
+    path = workbook(
+        tmp_path, [["type", "name", "label::English (en)", column], ["text", "a", "A", "x"]]
+    )
+    definition, _notices = load_xlsform(path)
+    assert definition["languages"] == ["en", code]
+    assert definition["fields"][0]["label"] == {"en": "A", code: "x"}
 
 
 def test_validation_problems_name_the_row(tmp_path: Path) -> None:

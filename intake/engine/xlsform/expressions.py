@@ -56,6 +56,9 @@ _FUNCTION_REASONS = {
     "distance": "it needs location questions",
 }
 
+#: XPath's operators spelled as words: followed by "(" they are not function calls.
+_OPERATOR_WORDS = frozenset({"and", "or", "div", "mod"})
+
 #: A text that inserts an answer, "${name}": shown literally here, so refused.
 INSERTED_ANSWER_RE = re.compile(r"\$\{[^}]*\}")
 
@@ -78,6 +81,8 @@ def check_expression(text: str, where: str, report: Report) -> str:
             and tokens[index + 1].type == "OPEN_PAREN"
         ):
             function = token.value
+        if function in _OPERATOR_WORDS:  # "and(" or ")and (": the operator, then brackets
+            function = None
         if function is not None and function not in SUPPORTED_FUNCTIONS:
             reason = _FUNCTION_REASONS.get(function)
             why = f" ({reason})" if reason else ""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from intake.engine.validation import DefinitionError, validate
-from intake.engine.xlsform.report import Report
+from intake.engine.xlsform.report import Report, problem_order
 from intake.engine.xlsform.settings import read_settings
 from intake.engine.xlsform.survey import Result, read_survey
 from intake.engine.xlsform.vocabulary import CHOICES, SETTINGS
@@ -49,8 +49,29 @@ def _read(path: Path) -> Result:
     settings = read_settings(sheets.get(SETTINGS), path, report)
     result = read_survey(survey, sheets.get(CHOICES), settings, report)
     if report.problems:
-        raise DefinitionError(source, report.sorted_problems())
+        # The rows that could be read are checked too, so that one round lists every
+        # problem (a required note, a message without its constraint, ...), not only
+        # the reading problems; what a refused row's absence causes is left out.
+        known = {problem_order(problem) for problem in report.problems}
+        later = [p for p in _row_problems(result, path.name) if problem_order(p) not in known]
+        raise DefinitionError(source, sorted(report.problems + later, key=problem_order))
     return result
+
+
+def _row_problems(result: Result, source: str) -> list[str]:
+    """Validation problems of the rows read, located; none about other rows' absence (a
+    row that already has a reading problem is left to that one)."""
+    if not result.raw.get("fields"):
+        return []
+    try:
+        validate(result.raw, source)
+    except DefinitionError as exc:
+        return [
+            _locate(problem, result)
+            for problem in exc.problems
+            if problem.startswith("field '") and "no such field" not in problem
+        ]
+    return []
 
 
 def _locate(problem: str, result: Result) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
+
+from babel import Locale, localedata
 
 from intake.engine.validation import LANG_RE
 
@@ -46,6 +49,7 @@ LANGUAGE_NAMES: dict[str, str] = {
     "somali": "so",
     "soomaali": "so",
     "tigrinya": "ti",
+    "tigrigna": "ti",
     "tigrinisch": "ti",
     "ትግርኛ": "ti",
     "spanish": "es",
@@ -138,7 +142,19 @@ def language_code(token: str) -> str | None:
     name = token.strip().casefold()
     if name in LANGUAGE_NAMES:
         return LANGUAGE_NAMES[name]
-    return name if name in _KNOWN_CODES else None
+    if name in _KNOWN_CODES or (LANG_RE.match(name) and localedata.exists(name)):
+        return name  # a bare ISO 639 code: 'de', and 'ne' or 'id' outside our catalogs
+    return _english_names().get(name)
+
+
+@functools.cache
+def _english_names() -> dict[str, str]:
+    """Every language CLDR has data for, by its English name ('nepali' -> 'ne')."""
+    return {
+        name.casefold(): code
+        for code, name in Locale("en").languages.items()
+        if LANG_RE.match(code) and localedata.exists(code)
+    }
 
 
 def language_header(code: str) -> str:

@@ -283,6 +283,8 @@ class _Rows:
             if name:
                 self.dropped.setdefault(name, f"the question in row {number}, which is refused")
             return None
+        if not name and mapped == "note":
+            name = f"generated_note_name_{number}"  # as pyxform names it (its row number)
         if not name:
             self.report.add(f"{where}, column 'name'", "the name is missing")
             return None
