@@ -430,3 +430,21 @@ def test_demo_form_with_one_field_mutated_never_crashes(data):
     exc = refusal(validate, raw, "volunteer.yaml")
     if exc is not None:
         assert exc.problems
+
+
+@pytest.mark.parametrize("name", ["district", "page", "nav", "idempotency_key", "lang"])
+def test_a_question_may_not_have_the_name_of_the_pages_own_inputs(name: str) -> None:
+    raw = {
+        "form": "kurz",
+        "default_language": "de",
+        "languages": ["de"],
+        "title": {"de": "Kurz"},
+        "fields": [{"name": name, "type": "text", "label": {"de": "Frage"}}],
+    }
+    with pytest.raises(DefinitionError) as caught:
+        validate(raw, "kurz.yaml")
+    assert caught.value.problems == [
+        f"field '{name}' (fields[0]): the name '{name}' is one the form page uses for itself "
+        "(csrf_token, district, embed_sig, idempotency_key, kiosk_gen, lang, nav, page, src, "
+        "switch_lang); please choose another"
+    ]

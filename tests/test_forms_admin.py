@@ -8,7 +8,8 @@ import re
 import pytest
 import yaml
 
-from tests.conftest import csrf_token
+from intake.storage.forms import draft_of, form_named
+from tests.conftest import csrf_token, form_payload, stored_answers
 
 SIMPLE = """
 form: sprachcafe
@@ -38,11 +39,12 @@ def admin(create_user, auth):
     auth.login("admin@example.org")
 
 
-def upload(client, content: bytes, filename: str):
+def upload(client, content: bytes, filename: str, replaces: str = ""):
+    """Upload on the list of forms; `replaces`: the form chosen under "The file is for"."""
     token = csrf_token(client.get("/admin/forms").get_data(as_text=True))
     return client.post(
         "/admin/forms/upload",
-        data={"csrf_token": token, "file": (io.BytesIO(content), filename)},
+        data={"csrf_token": token, "file": (io.BytesIO(content), filename), "replaces": replaces},
         content_type="multipart/form-data",
     )
 
@@ -193,10 +195,36 @@ def test_yaml_export_reimports_unchanged(client, admin):
     exported = client.get("/admin/forms/volunteer/export.yaml")
     assert exported.status_code == 200
     assert yaml.safe_load(exported.data)["form"] == "volunteer"
-    response = upload(client, exported.data, "volunteer.yaml")
+    response = upload(client, exported.data, "volunteer.yaml", replaces="volunteer")
     assert response.status_code == 302
     detail = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Das Formular ist unverändert (Version 1)." in detail
+
+
+def test_a_file_whose_address_is_taken_never_silently_becomes_that_forms_version(
+    app, client, admin
+):
+    """An unrelated form that happens to have form_id 'volunteer' is refused, naming the
+    form that has the address; chosen as that form's next version, it becomes its draft."""
+    other = SIMPLE.replace("form: sprachcafe", "form: volunteer")
+    refused = upload(client, other.encode(), "fremd.yaml")
+    assert refused.status_code == 409
+    html = refused.get_data(as_text=True)
+    assert "Ein Formular mit der Adresse „volunteer“ gibt es schon:" in html
+    assert "Ehrenamt" in html  # its title
+    with app.app_context():
+        volunteer = form_named("volunteer")
+        assert draft_of(volunteer) is None  # nothing imported
+
+    page = client.get("/admin/forms").get_data(as_text=True)
+    assert '<option value="volunteer">' in page  # "the next version of ..."
+    chosen = upload(client, SIMPLE.encode(), "sprachcafe.yaml", replaces="volunteer")
+    assert chosen.headers["Location"] == "/admin/forms/volunteer/edit"
+    with app.app_context():
+        assert draft_of(form_named("volunteer")) is not None
+        assert form_named("sprachcafe") is None
+    unknown = upload(client, SIMPLE.encode(), "sprachcafe.yaml", replaces="nichts")
+    assert unknown.status_code == 422
 
 
 def test_coordinator_manages_own_forms_but_not_shared_ones(app, client, coordinator):
@@ -207,7 +235,8 @@ def test_coordinator_manages_own_forms_but_not_shared_ones(app, client, coordina
     ).get_data(as_text=True)
     exported = client.get("/admin/forms/volunteer/export.yaml").data
     changed = exported.replace(b"Vorname", b"Rufname")
-    assert upload(client, changed, "volunteer.yaml").status_code == 403
+    assert upload(client, changed, "volunteer.yaml").status_code == 409  # not theirs to choose
+    assert upload(client, changed, "volunteer.yaml", replaces="volunteer").status_code == 403
     # A form they upload is offered in their district, and they may open it.
     upload(client, SIMPLE.encode(), "sprachcafe.yaml")
     assert publish(client, "sprachcafe").status_code == 302
@@ -216,3 +245,45 @@ def test_coordinator_manages_own_forms_but_not_shared_ones(app, client, coordina
     html = client.application.test_client().get("/f/sprachcafe").get_data(as_text=True)
     assert "Bingen am Rhein" in html
     assert "Bad Kreuznach (Stadt)" not in html
+
+
+def test_questions_named_like_the_pages_own_inputs_are_renamed_and_answered(
+    app, client, coordinator
+):
+    """An XLSForm asking for 'district' and 'page' (common in humanitarian surveys): the
+    questions become q_district and q_page (with a note), a condition follows the rename,
+    and the answers are stored once, next to the page's own district and page inputs."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "survey"
+    for row in (
+        ["type", "name", "label::Deutsch (de)", "relevant"],
+        ["text", "district", "In welchem Bezirk wohnten Sie?", ""],
+        ["integer", "page", "Wie viele Seiten hat Ihr Pass?", "${district} != ''"],
+    ):
+        sheet.append(row)
+    settings = book.create_sheet("settings")
+    settings.append(["form_id", "form_title"])
+    settings.append(["herkunft", "Herkunft"])
+    data = io.BytesIO()
+    book.save(data)
+    imported = upload(client, data.getvalue(), "herkunft.xlsx")
+    assert imported.status_code == 302
+    edit = client.get(imported.headers["Location"]).get_data(as_text=True)
+    assert "the name &#39;district&#39; becomes &#39;q_district&#39;" in edit  # the note
+    assert publish(client, "herkunft").status_code == 302
+
+    respondent = app.test_client()
+    page = respondent.get("/f/herkunft?district=mainz-bingen").get_data(as_text=True)
+    assert page.count('name="district"') == 1  # the page's own, hidden
+    assert page.count('name="page"') == 1
+    assert 'name="q_district"' in page
+    assert 'name="q_page"' in page
+    answers = {"q_district": "Herat", "q_page": "32", "nav": "send"}
+    sent = respondent.post("/f/herkunft?district=mainz-bingen", data=form_payload(page, answers))
+    assert sent.status_code == 303
+    [stored] = stored_answers(app)
+    assert stored["q_district"] == ["Herat"]
+    assert stored["q_page"] == ["32"]

@@ -358,6 +358,15 @@ def test_types_are_named_in_german_and_what_the_engine_refuses_is_said_at_the_in
     assert draft(app, "fahrdienst").revision == revision  # nothing saved
 
 
+def test_keys_of_the_form_pages_own_inputs_are_never_given_to_a_question(app, client, coordinator):
+    new_form(client)
+    typed = add(client, "fahrdienst", "text", label_de="Bezirk", key="district", expect=422)
+    assert "Den Schlüssel „district“ verwendet das Formular selbst." in typed.get_data(as_text=True)
+    add(client, "fahrdienst", "integer", label_de="Page")  # the key is made from the text
+    keys = [f["name"] for f in draft(app, "fahrdienst").definition["fields"]]
+    assert keys == ["seite_1", "page_2"]
+
+
 def test_the_preview_side_by_side_shows_the_main_language_and_a_right_to_left_one(
     app, client, coordinator
 ):

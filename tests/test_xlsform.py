@@ -182,6 +182,11 @@ def q(xtype: str, name: str, de: str = "Frage", en: str = "Question") -> list[An
         ([q("begin loop over colors", "each")], 3, "loops are not supported"),
         ([q("select_one_external colors", "ext")], 3, "external choices are not supported"),
         ([q("include", "other_form")], 3, "the type 'include' is not supported"),
+        (
+            [q("text", "member"), q("select_one ${member}", "head")],
+            4,
+            "choices made from the answers of another question (select_one ${member}, usually",
+        ),
     ],
     ids=[
         "repeat",
@@ -195,6 +200,7 @@ def q(xtype: str, name: str, de: str = "Frage", en: str = "Question") -> list[An
         "loop",
         "external",
         "include",
+        "choices-from-answers",
     ],
 )
 def test_refused_types_name_the_feature_and_row(
@@ -629,8 +635,10 @@ def test_choice_filter_with_extra_choice_columns(tmp_path: Path) -> None:
             ["towns", "alzey", "Alzey", "alzey-worms"],
         ],
     )
+    # The question 'district' is renamed (the form page has an input of that name); the
+    # choices' column 'district' keeps its name.
     town = read_xlsform(path)["fields"][1]
-    assert town["choice_filter"] == "district = ${district}"
+    assert town["choice_filter"] == "district = ${q_district}"
     assert town["choices"] == [
         {"value": "bingen", "label": {"de": "Bingen"}, "data": {"district": "mainz-bingen"}},
         {"value": "alzey", "label": {"de": "Alzey"}, "data": {"district": "alzey-worms"}},
@@ -880,7 +888,7 @@ EVERYTHING: dict[str, Any] = {
             "label": _texts("Ankunft", "Arrival"),
         },
         {
-            "name": "district",
+            "name": "landkreis",
             "type": "single_choice",
             "appearance": "select",
             "label": _texts("Landkreis", "District"),
@@ -892,7 +900,7 @@ EVERYTHING: dict[str, Any] = {
         {
             "name": "town",
             "type": "single_choice",
-            "choice_filter": "district = ${district}",
+            "choice_filter": "district = ${landkreis}",
             "label": _texts("Ort", "Town"),
             "choices": [
                 _choice("bingen", "Bingen", "Bingen", district="mainz-bingen"),

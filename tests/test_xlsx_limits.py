@@ -145,11 +145,11 @@ def coordinator(app, client, auth, create_user):
     return client
 
 
-def upload_form(client, data: bytes, filename: str):
+def upload_form(client, data: bytes, filename: str, replaces: str = ""):
     token = csrf_token(client.get("/admin/forms").get_data(as_text=True))
     return client.post(
         "/admin/forms/upload",
-        data={"csrf_token": token, "file": (io.BytesIO(data), filename)},
+        data={"csrf_token": token, "file": (io.BytesIO(data), filename), "replaces": replaces},
         content_type="multipart/form-data",
         headers=ENGLISH,
     )
@@ -337,6 +337,6 @@ def test_a_real_xlsform_still_imports(app, client, auth, create_user, cli, tmp_p
     assert "volunteer.xlsx: OK, form 'volunteer'" in result.output
     create_user("admin@example.org", role="admin")
     auth.login("admin@example.org")
-    response = upload_form(client, exported, "volunteer.xlsx")
+    response = upload_form(client, exported, "volunteer.xlsx", replaces="volunteer")
     assert response.status_code == 302, response.get_data(as_text=True)
     assert response.headers["Location"] == "/admin/forms/volunteer/edit"

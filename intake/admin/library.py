@@ -45,6 +45,7 @@ from intake.storage.forms import (
     draft_of,
     form_named,
     import_definition,
+    latest_version,
     offered_districts,
     published,
 )
@@ -79,9 +80,23 @@ def _found_or_404(slug: str):
 
 
 class UploadForm(FlaskForm):
-    """A form definition file."""
+    """A form definition file, and which form it is for: a new one, or the next version of
+    an existing one (a file whose address is taken never silently becomes another form's
+    version)."""
 
     file = FileField(_l("Form file (.yaml, .json or XLSForm .xlsx)"))
+    replaces = StringField(_l("The file is for"))
+
+
+def replaceable_forms() -> list[tuple[str, str]]:
+    """(address, title) of every form the user may give a new version, by title."""
+    rows = [(f, FormDefinition(v.definition)) for f, v, _d in all_published()]
+    rows += [(f, FormDefinition(v.definition)) for f, v in all_drafts().values()]
+    seen: dict[str, str] = {}
+    for form, definition in rows:
+        if may_manage(form) and form.slug not in seen:
+            seen[form.slug] = definition.title(definition.default_language).text
+    return sorted(seen.items(), key=lambda item: item[1].casefold())
 
 
 class SettingsForm(FlaskForm):
@@ -141,6 +156,7 @@ def forms_list():
         may_manage=may_manage(),
         manages=may_manage,
         upload=UploadForm(),
+        replaceable=replaceable_forms(),
     )
 
 
@@ -174,7 +190,30 @@ def import_upload():
         except DefinitionError as exc:
             audit.record("form.upload", current_user, f"file:{suffix}", outcome="invalid")
             return _upload_problems(exc.problems, name)
+    replaces = (form.replaces.data or "").strip()
+    if replaces:
+        target = form_named(replaces)
+        if target is None:
+            return _upload_problems([_("Please choose a form from the list.")], name)
+        definition["form"] = target.slug  # the coordinator said which form it is for
     existing = form_named(definition["form"])
+    if existing is not None and not replaces:
+        db.session.rollback()
+        shown = (latest_version(existing) or draft_of(existing)).definition
+        return _upload_problems(
+            [
+                _(
+                    "A form with the address “%(slug)s” exists already: “%(title)s”. To make "
+                    "this file its next version, choose it under “The file is for”; for a new "
+                    "form, give the file another form_id (XLSForm settings sheet) or “form” "
+                    "(YAML, JSON).",
+                    slug=existing.slug,
+                    title=shown["title"].get(shown["default_language"], existing.slug),
+                )
+            ],
+            name,
+            409,
+        )
     if existing is not None and not may_manage(existing):
         db.session.rollback()
         return _upload_problems(

@@ -26,6 +26,22 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LANG_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
+#: The names of the inputs and link parameters a form page has of its own: a question
+#: with one of them would be overwritten by them (or overwrite them).
+RESERVED_NAMES = frozenset(
+    {
+        "csrf_token",
+        "idempotency_key",
+        "district",
+        "src",
+        "page",
+        "nav",
+        "switch_lang",
+        "embed_sig",
+        "kiosk_gen",
+        "lang",
+    }
+)
 
 TOP_KEYS = {"form", "default_language", "languages", "title", "intro", "privacy", "fields"}
 FIELD_KEYS = {
@@ -196,6 +212,11 @@ def _name(field: Mapping, where: str, seen: set[str], problems: list[str]) -> An
     name = field.get("name")
     if not isinstance(name, str) or not NAME_RE.match(name):
         problems.append(f"{where}: 'name' must start with a-z and use only a-z, 0-9 and '_'")
+    elif name in RESERVED_NAMES:
+        problems.append(
+            f"{where}: the name '{name}' is one the form page uses for itself "
+            f"({', '.join(sorted(RESERVED_NAMES))}); please choose another"
+        )
     elif name in seen:
         problems.append(f"{where}: the name '{name}' is used twice")
     else:

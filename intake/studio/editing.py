@@ -14,7 +14,7 @@ from typing import Any
 
 from intake.engine.expressions import parse, references
 from intake.engine.fieldtypes import FIELD_TYPES
-from intake.engine.validation import NAME_RE, SLUG_RE, validate
+from intake.engine.validation import NAME_RE, RESERVED_NAMES, SLUG_RE, validate
 from intake.studio.checks import EXPRESSION_KEYS
 
 Definition = dict[str, Any]
@@ -41,6 +41,7 @@ def key_for(label: str, taken: set[str]) -> str:
     base = _ascii(label, "_")[:40].strip("_")
     if not base or not base[0].isalpha():
         base = f"frage_{base}".strip("_")
+    taken = taken | RESERVED_NAMES  # the form page's own inputs
     key, n = base, 2
     while key in taken:
         key = f"{base}_{n}"

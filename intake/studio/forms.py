@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from intake.engine.definition import FieldDef
 from intake.engine.fieldtypes import FIELD_TYPES
-from intake.engine.validation import VALUE_RE
+from intake.engine.validation import RESERVED_NAMES, VALUE_RE
 from intake.studio import editing
 from intake.studio.expressions import (
     NUMBER_RE,
@@ -193,6 +193,10 @@ def _key(
         ]
     elif key in taken:
         errors["key"] = [_("Another question of this form has the key “%(key)s”.", key=key)]
+    elif key in RESERVED_NAMES:
+        errors["key"] = [
+            _("The form uses the key “%(key)s” for itself. Please choose another.", key=key)
+        ]
     return key
 
 

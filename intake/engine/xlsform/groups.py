@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from intake.engine.validation import NAME_RE
+from intake.engine.validation import NAME_RE, RESERVED_NAMES
 from intake.engine.xlsform import vocabulary
 from intake.engine.xlsform.choices import ChoiceLists
 from intake.engine.xlsform.expressions import rename_references
@@ -183,9 +183,12 @@ def _rename(
 
 
 def _our_name(name: str) -> str:
-    """An XLSForm name (NCName) as ours: lower case, a-z 0-9 _, starting with a letter."""
+    """An XLSForm name (NCName) as ours: lower case, a-z 0-9 _, starting with a letter,
+    none of the form page's own input names."""
     new = re.sub(r"[^a-z0-9_]", "_", name.lower())
     if not new[:1].isalpha():
         new = "q_" + new.lstrip("_")
+    if new in RESERVED_NAMES:  # the form page's own inputs: 'district' -> 'q_district'
+        new = "q_" + new
     new = new[:63]
     return new if NAME_RE.match(new) else "q"

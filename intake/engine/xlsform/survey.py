@@ -133,6 +133,13 @@ def _select_type(xtype: str, select: re.Match[str], at_type: str, report: Report
     if meaning == "rank":
         report.add(at_type, f"ranking questions are not supported ({xtype})")
         return _NO_TYPE
+    if select["list"].startswith("${"):
+        report.add(
+            at_type,
+            f"choices made from the answers of another question ({xtype}, usually the "
+            "entries of a repeat) are not supported; put the choices on the choices sheet",
+        )
+        return _NO_TYPE
     return xlsform_select_types()[meaning], select["list"], bool(select["other"])
 
 
