@@ -50,6 +50,9 @@ class PageView:
     carried: list[tuple[str, str]]
     first: bool
     last: bool
+    #: On the last page due so far: when the later pages are due, as one tree for the
+    #: browser, which then makes "Send" a "Next" (the server walks on all the same).
+    later_json: str | None = None
 
 
 def page_view(form: PublicForm, index: int, every_page: bool = False) -> PageView:
@@ -80,6 +83,8 @@ def page_view(form: PublicForm, index: int, every_page: bool = False) -> PageVie
     ]
     position = shown.index(index)
     form.page.data = str(index)
+    last = position == len(shown) - 1
+    later = [p.relevant for p in pages if p.index > index and p.relevant] if last else []
     return PageView(
         page=page,
         number=position + 1,
@@ -87,7 +92,8 @@ def page_view(form: PublicForm, index: int, every_page: bool = False) -> PageVie
         questions=questions,
         carried=carried,
         first=position == 0,
-        last=position == len(shown) - 1,
+        last=last,
+        later_json=logic.tree_json(" or ".join(f"({c})" for c in later)) if later else None,
     )
 
 

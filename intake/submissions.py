@@ -240,7 +240,10 @@ def _walk(wtform: PublicForm, nav: str, switch: str | None) -> Outcome | None:
         return Outcome("page", wtform, page=current)
     if nav == "back":
         return Outcome("page", wtform, page=neighbour(wtform, current, -1))
-    if nav == "next":
+    # "Send" on a page whose answers have just made a later page due (its button was
+    # made before them, and said "Send"): that page comes next, as after "Next".
+    later = nav == "send" and neighbour(wtform, current, +1) != current
+    if nav == "next" or later:
         if not validate_fields(wtform, pages[current].fields):
             return Outcome("invalid", wtform, page=current, errors=_errors(wtform))
         following = neighbour(wtform, current, +1)

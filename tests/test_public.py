@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import (
     VOLUNTEER_ANSWERS,
     form_payload,
+    hidden,
     response_count,
     stored_answers,
 )
@@ -278,3 +279,37 @@ def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
+
+
+def test_send_on_a_page_whose_answer_opens_a_later_page_shows_that_page(app, client):
+    """Page 2 is only for people who say yes on page 1, so page 1 was made with "Send".
+    Saying yes and pressing it (no script changed the button) shows page 2, with no
+    error for its questions never seen; nothing is stored until page 2 is sent."""
+    from pathlib import Path
+
+    from intake.engine.definition import load_file
+    from intake.extensions import db
+    from intake.storage.forms import import_definition
+
+    with app.app_context():
+        import_definition(load_file(Path(__file__).parent / "forms" / "car_pages.yaml"))
+        db.session.commit()
+    url = "/f/fahrt?district=mainz-bingen"
+    first = client.get(url).get_data(as_text=True)
+    assert 'name="nav" value="send"' in first  # page 2 is not due yet
+    assert "data-later=" in first  # the browser may make it "Next"
+    shown = client.post(url, data=form_payload(first, {"auto": "yes", "nav": "send", "page": "0"}))
+    assert shown.status_code == 200
+    html = shown.get_data(as_text=True)
+    assert "Wie viele Sitze?" in html
+    assert "error-summary" not in html
+    assert response_count(app) == 0
+    page_2 = {"auto": "yes", "sitze": "4", "nav": "send", "page": hidden(html, "page")}
+    sent = client.post(url, data=form_payload(html, page_2))
+    assert sent.status_code == 303
+    assert stored_answers(app)[0]["sitze"] == ["4"]
+
+    no = client.get(url).get_data(as_text=True)
+    sent = client.post(url, data=form_payload(no, {"auto": "no", "nav": "send", "page": "0"}))
+    assert sent.status_code == 303  # without a car, page 1 is the last: stored
+    assert response_count(app) == 2

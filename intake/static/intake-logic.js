@@ -156,6 +156,15 @@
         });
       }
     });
+    // "Send" on the last page due so far becomes "Next" once an answer makes a later
+    // page due (the server shows that page after either button).
+    var send = form.querySelector("button[data-later]");
+    if (send) {
+      var due = false;
+      try { due = toBool(evaluate(JSON.parse(send.getAttribute("data-later")), lookup, "", null)); } catch (e) { due = false; }
+      send.value = due ? "next" : "send";
+      send.textContent = send.getAttribute(due ? "data-next-label" : "data-send-label");
+    }
   }
 
   window.IntakeLogic = { evaluate: evaluate, toBool: toBool };

@@ -526,3 +526,40 @@ def test_page_one_with_the_keyboard_only_in_arabic(app, live_server, browser, al
     page.keyboard.press("Tab")
     assert focused(page) == "needs-2"
     context.close()
+
+
+@pytest.mark.parametrize("scripts", [True, False], ids=["with-javascript", "without-javascript"])
+def test_an_answer_that_opens_a_later_page_makes_send_next(app, live_server, browser, scripts):
+    """Page 2 is due only after "yes": with scripts the button turns from "Send" to "Next"
+    and back as the answer changes; without, "Send" shows page 2 all the same, with no
+    error for questions never seen. Stored once, after page 2."""
+    from pathlib import Path
+
+    from intake.engine.definition import load_file
+    from intake.extensions import db
+    from intake.storage.forms import import_definition
+
+    with app.app_context():
+        import_definition(load_file(Path(__file__).parents[1] / "forms" / "car_pages.yaml"))
+        db.session.commit()
+    context = browser.new_context(locale="de-DE", java_script_enabled=scripts)
+    page = context.new_page()
+    page.goto(f"{live_server}/f/fahrt?district=mainz-bingen")
+    button = page.locator(".form-nav button.primary")
+    assert button.inner_text() == "Antworten senden"
+    page.get_by_label("Ja").check()
+    if scripts:
+        assert button.inner_text() == "Weiter"
+        page.get_by_label("Nein").check()
+        assert button.inner_text() == "Antworten senden"
+        page.get_by_label("Ja").check()
+        assert button.inner_text() == "Weiter"
+    button.click()
+    page.wait_for_selector("#sitze")
+    assert page.locator(".error-summary").count() == 0
+    assert response_count(app) == 0
+    page.fill("#sitze", "4")
+    page.locator("button[value=send]").click()
+    page.wait_for_selector(".reference")
+    assert [answers["sitze"] for answers in stored_answers(app)] == [["4"]]
+    context.close()
