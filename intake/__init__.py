@@ -22,7 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     config.load(app, test_config)
 
-    from intake import cli, errors, i18n, logs, routes, security, throttle
+    from intake import cli, errors, i18n, logs, markup, routes, security, throttle
     from intake.extensions import csrf, db, limiter, login_manager, migrate
     from intake.reports import pdf
     from intake.storage import cache, engine_events
@@ -40,6 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     logs.init_app(app)
     pdf.init_app(app)
+    app.add_template_filter(markup.inline, "inline_markup")  # **bold**, *italic* in form texts
     proxies = int(app.config["PROXY_COUNT"])
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -313,3 +313,34 @@ def test_send_on_a_page_whose_answer_opens_a_later_page_shows_that_page(app, cli
     sent = client.post(url, data=form_payload(no, {"auto": "no", "nav": "send", "page": "0"}))
     assert sent.status_code == 303  # without a car, page 1 is the last: stored
     assert response_count(app) == 2
+
+
+def test_bold_and_italic_in_form_texts_are_shown_and_nothing_else_is_markup(app, client):
+    """XLSForm (Kobo) labels and hints use **bold** and _italic_; everything else a form
+    text holds stays text, escaped."""
+    import yaml
+
+    from intake.engine.validation import validate
+    from intake.extensions import db
+    from intake.storage.forms import import_definition
+
+    raw = yaml.safe_load(
+        """
+form: betont
+default_language: de
+languages: [de]
+title: {de: Betont}
+fields:
+  - name: wohnort
+    type: text
+    label: {de: "Ihr **jetziger** Wohnort <script>alert(1)</script>"}
+    hint: {de: "_nicht_ die Adresse der Unterkunft, 2*3*4, first_name"}
+"""
+    )
+    with app.app_context():
+        import_definition(validate(raw, "betont.yaml"))
+        db.session.commit()
+    html = client.get("/f/betont?district=mainz-bingen").get_data(as_text=True)
+    assert "Ihr <strong>jetziger</strong> Wohnort &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<em>nicht</em> die Adresse der Unterkunft, 2*3*4, first_name" in html
+    assert "<script>alert" not in html

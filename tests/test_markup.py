@@ -1,0 +1,51 @@
+"""Bold and italic in form texts: what becomes a tag, and that tags always nest."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from intake.markup import inline, plain
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("**fett** und __fett__", "<strong>fett</strong> und <strong>fett</strong>"),
+        ("*kursiv* und _kursiv_", "<em>kursiv</em> und <em>kursiv</em>"),
+        ("***beides***", "<strong><em>beides</em></strong>"),
+        ("**a *b* c**", "<strong>a <em>b</em> c</strong>"),
+        ("first_name, 2*3*4, a*b* c", "first_name, 2*3*4, a*b* c"),
+        ("** kein ** und * kein *", "** kein ** und * kein *"),
+        ("*<b>*", "<em>&lt;b&gt;</em>"),
+        ("*********", "*********"),
+    ],
+)
+def test_markers_become_tags_around_escaped_text(text: str, html: str) -> None:
+    assert inline(text) == html
+
+
+def test_plain_drops_the_markers() -> None:
+    assert plain("Ihr **jetziger** _Wohnort_") == "Ihr jetziger Wohnort"
+
+
+@given(st.text(alphabet="*_ ab<>&\n", max_size=60))
+def test_any_text_gives_nested_tags_and_only_its_own_characters(text: str) -> None:
+    html = str(inline(text))
+    stack = []
+    for closing, tag in re.findall(r"<(/?)(strong|em)>", html):
+        if closing:
+            assert stack, html
+            assert stack.pop() == tag, html
+        else:
+            stack.append(tag)
+    assert stack == [], html
+    bare = re.sub(r"</?(strong|em)>", "", html)
+    assert "<" not in bare
+    assert ">" not in bare
+    assert bare.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace(
+        "*", ""
+    ).replace("_", "") == text.replace("*", "").replace("_", "")
