@@ -184,6 +184,7 @@ def test_a_coordinator_builds_previews_and_publishes_a_two_page_form(app, client
             "wie_viele_freie_sitze": "12",
             "consent": "y",
             "nav": "send",
+            "page": "1",  # sent from the last page, the car's
         },
     )
     too_many = public.post(url, data=data)

@@ -42,7 +42,10 @@ CORPUS_EXPECTED: dict[str, tuple[str, bool]] = {
     "example_xls__attribute_columns_test.xlsx": ("repeats are not supported", False),
     "example_xls__bad_calc.xlsx": ("calculations (calculate) are not supported", False),
     "example_xls__case_insensitivity.xlsx": ("external choices are not supported", False),
-    "example_xls__choice_filter_test.xlsx": ("is already in list 'counties'", False),
+    "example_xls__choice_filter_test.xlsx": (
+        "choices that share a value but not their filter are not supported",
+        False,
+    ),
     "example_xls__extra_columns.xlsx": ("accepted", False),
     "example_xls__extra_sheet_names.xlsx": ("accepted", False),
     "example_xls__field-list.xlsx": ("accepted", True),
@@ -1181,4 +1184,32 @@ def test_report_languages_column_must_name_a_role(tmp_path: Path) -> None:
     path = workbook(tmp_path, [header, q("integer", "a") + ["spoken"]])
     assert problems_of(path) == [
         "survey sheet, row 2, column 'intake_report_languages': write offered or needed"
+    ]
+
+
+def test_allow_choice_duplicates_offers_a_twice_listed_value_once(tmp_path: Path) -> None:
+    """With the setting, ODK stores one answer for both rows: the value is offered once
+    (the first row's label), with a note; without it, the second row is refused."""
+    survey = [SURVEY_HEADER, q("select_one towns", "town")]
+    choices = [
+        ["list_name", "name", "label::Deutsch (de)", "label::English (en)"],
+        ["towns", "bingen", "Bingen am Rhein", "Bingen"],
+        ["towns", "mainz", "Mainz", "Mainz"],
+        ["towns", "bingen", "Bingen (Stadt)", "Bingen (town)"],
+    ]
+    allowed = workbook(
+        tmp_path, survey, choices, [["allow_choice_duplicates"], ["yes"]], name="yes.xlsx"
+    )
+    definition, notices = load_xlsform(allowed)
+    town = definition["fields"][0]
+    assert [c["value"] for c in town["choices"]] == ["bingen", "mainz"]
+    assert town["choices"][0]["label"]["de"] == "Bingen am Rhein"
+    assert notices == [
+        "choices sheet, row 4: the value 'bingen' is already in list 'towns' (row 2); with "
+        "allow_choice_duplicates an answer cannot tell them apart, so it is offered once"
+    ]
+    refused = workbook(tmp_path, survey, choices, name="no.xlsx")
+    assert problems_of(refused) == [
+        "choices sheet, row 4, column 'name': the value 'bingen' is already in list 'towns' "
+        "(row 2); a value may come twice only with allow_choice_duplicates: yes (settings sheet)"
     ]

@@ -19,8 +19,9 @@ _NEEDED = tuple(column.key for column in vocabulary.columns(CHOICES) if column.n
 _MEDIA_REASON = vocabulary.reason(vocabulary.CHOICE_COLUMNS["media"])
 
 
-def read_choices(sheet: Sheet | None, report: Report) -> ChoiceLists:
-    """Read every choice list of the (classified) choices sheet."""
+def read_choices(sheet: Sheet | None, report: Report, duplicates: bool = False) -> ChoiceLists:
+    """Read every choice list of the (classified) choices sheet; `duplicates`: the
+    settings allow a value twice in a list (the later rows are left out, with a note)."""
     lists: ChoiceLists = {}
     if sheet is None:
         return lists
@@ -38,7 +39,7 @@ def read_choices(sheet: Sheet | None, report: Report) -> ChoiceLists:
             if name is not None:
                 report.add(f"{where}, column 'list_name'", "the list name is missing")
             continue
-        if not _value_fits(name, list_name, number, seen, where, report):
+        if not _value_fits(name, list_name, number, seen, where, report, duplicates):
             continue
         _check_labels(sheet, row, where, report)
         choice: dict[str, Any] = {"value": name}
@@ -47,6 +48,10 @@ def read_choices(sheet: Sheet | None, report: Report) -> ChoiceLists:
             choice["label"] = label
         if data:
             choice["data"] = data
+        earlier = next((c for _n, c in lists.get(list_name, []) if c["value"] == name), None)
+        if earlier is not None:  # allowed twice by the settings (_value_fits said so)
+            _duplicate(earlier, choice, list_name, seen[(list_name, name)], where, report)
+            continue
         lists.setdefault(list_name, []).append((number, choice))
     for header in sorted(media_used):
         report.notice(f"choices sheet, column '{header}'", _MEDIA_REASON)
@@ -81,6 +86,7 @@ def _value_fits(
     seen: dict[tuple[str, str], int],
     where: str,
     report: Report,
+    duplicates: bool = False,
 ) -> bool:
     """Whether the choice has a value we can use, once in its list."""
     if name is None:
@@ -94,13 +100,45 @@ def _value_fits(
         )
         return False
     first = seen.setdefault((list_name, name), number)
+    if first != number and duplicates:
+        return True  # read_choices decides, with the rows' filter columns
     if first != number:
         report.add(
             f"{where}, column 'name'",
-            f"the value '{name}' is already in list '{list_name}' (row {first})",
+            f"the value '{name}' is already in list '{list_name}' (row {first}); "
+            "a value may come twice only with allow_choice_duplicates: yes (settings sheet)",
         )
         return False
     return True
+
+
+def _duplicate(
+    earlier: dict[str, Any],
+    choice: dict[str, Any],
+    list_name: str,
+    first: int,
+    where: str,
+    report: Report,
+) -> None:
+    """A value listed again under allow_choice_duplicates: the same answer for ODK.
+
+    With the same filter columns it is offered once (the first row's label); with other
+    ones (the same county name in two states) both would have to be offered, each where
+    its filter holds, which Intake cannot do yet: refused, saying so.
+    """
+    value = choice["value"]
+    if earlier.get("data") == choice.get("data"):
+        report.notice(
+            where,
+            f"the value '{value}' is already in list '{list_name}' (row {first}); with "
+            "allow_choice_duplicates an answer cannot tell them apart, so it is offered once",
+        )
+        return
+    report.add(
+        f"{where}, column 'name'",
+        f"the value '{value}' is already in list '{list_name}' (row {first}) with other "
+        "filter columns; choices that share a value but not their filter are not supported",
+    )
 
 
 def _check_labels(sheet: Sheet, row: dict[str, str], where: str, report: Report) -> None:

@@ -30,6 +30,8 @@ class Settings:
     privacy_version: str | None = None
     #: retention_days, on_expiry and the record facts (intake_privacy_<key> columns).
     privacy_facts: dict[str, str] = dataclass_field(default_factory=dict)
+    #: allow_choice_duplicates: yes (a value may come twice in a choice list).
+    choice_duplicates: bool = False
 
 
 def read_settings(sheet: Sheet | None, path: Path, report: Report) -> Settings:
@@ -55,6 +57,8 @@ def read_settings(sheet: Sheet | None, path: Path, report: Report) -> Settings:
         default_code=_default_language(values, where, report),
         texts=texts,
         privacy_version=values.get("intake_privacy_version"),
+        choice_duplicates=values.get("allow_choice_duplicates", "").strip().lower()
+        in ("yes", "true", "true()", "1"),
         privacy_facts={
             vocabulary.PRIVACY_FACT_COLUMNS[key]: value
             for key, value in values.items()

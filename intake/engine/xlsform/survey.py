@@ -167,7 +167,7 @@ def read_survey(survey: Sheet, choices: Sheet | None, settings: Settings, report
     """Map the survey and choices sheets to our raw definition, collecting every problem."""
     classify(survey, choices)
     languages, default = settle_languages(survey, choices, settings.default_code, report)
-    lists = read_choices(choices, report)
+    lists = read_choices(choices, report, settings.choice_duplicates)
     rows = _Rows(survey, report)
     entries = rows.entries()
     context = FormContext(

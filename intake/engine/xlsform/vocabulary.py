@@ -223,6 +223,8 @@ COLUMNS: tuple[Column, ...] = (
     Column(SETTINGS, "form_title", aliases=("set_form_title",), export=Export.ALWAYS),
     Column(SETTINGS, "form_id", aliases=("set_form_id", "id_string"), export=Export.ALWAYS),
     Column(SETTINGS, "default_language", export=Export.ALWAYS),
+    # "yes": a choice value may come twice in a list (ODK then stores one answer for both).
+    Column(SETTINGS, "allow_choice_duplicates"),
     # We write style "pages" (Enketo then shows one group per page) but read no layout.
     Column(SETTINGS, "style", Use.IGNORED, export=Export.WHEN_SET),
     Column(SETTINGS, "version", Use.IGNORED),  # we version imports ourselves
