@@ -40,7 +40,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     logs.init_app(app)
     pdf.init_app(app)
-    app.add_template_filter(markup.inline, "inline_markup")  # **bold**, *italic* in form texts
+    app.add_template_filter(markup.inline, "inline_markup")  # **bold**, ${name} in form texts
+    app.jinja_env.globals["inserted_answers"] = markup.current_answers
     proxies = int(app.config["PROXY_COUNT"])
     if proxies:
         from werkzeug.middleware.proxy_fix import ProxyFix

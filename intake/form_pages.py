@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from flask import g
 from wtforms import Field
 
 from intake.engine import logic
@@ -81,6 +82,7 @@ def page_view(form: PublicForm, index: int, every_page: bool = False) -> PageVie
         if fdef.name not in here
         for name, value in ((fdef.name, v) for v in state.values.get(fdef.name, []))
     ]
+    _insert_answers(form, state)
     position = shown.index(index)
     form.page.data = str(index)
     last = position == len(shown) - 1
@@ -97,6 +99,16 @@ def page_view(form: PublicForm, index: int, every_page: bool = False) -> PageVie
     )
 
 
+def _insert_answers(form: PublicForm, state) -> None:
+    """The answers the page's texts may insert ("Wie alt ist ${name}?"): as typed, the
+    values of a choice as stored (as ODK inserts them), none of a hidden question."""
+    g.inserted_answers = {
+        name: " ".join(values)
+        for name, values in raw_answers(form).items()
+        if state.relevant.get(name, True)
+    }
+
+
 def whole_view(form: PublicForm) -> PageView:
     """Every question of every page on one page (the kiosk, which must work offline).
 
@@ -105,6 +117,7 @@ def whole_view(form: PublicForm) -> PageView:
     """
     definition: FormDefinition = form.definition
     state = logic.evaluate_state(definition, raw_answers(form))
+    _insert_answers(form, state)
     pages = definition.pages()
     here = {f.name for f in definition.fields}
     questions = []

@@ -9,7 +9,9 @@ have no nested repetition, so no author's text can make them run long.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
+from flask import g
 from markupsafe import Markup, escape
 
 # The text between markers never holds "<" or ">" (the escaped text has none; only our
@@ -20,11 +22,44 @@ _STRONG = re.compile(r"(\*\*|__)(?=[^\s<>*_])([^\n<>]{1,500}?)(?<=[^\s<>*_])\1")
 _EM = re.compile(r"(?<![\w*])([*_])(?=[^\s*_<>])([^\n*_<>]{1,500}?)(?<=[^\s*_<>])\1(?![\w*])")
 
 
-def inline(text: str) -> Markup:
-    """`text` as HTML: escaped, with bold and italic markers made into tags."""
-    html = _BOTH.sub(r"<strong><em>\2</em></strong>", str(escape(text)))
+#: "${name}" in a text: the answer to the question `name` goes there.
+_INSERTED = re.compile(r"\$\{([a-z][a-z0-9_]{0,62})\}")
+#: Stands for an inserted answer while the markers are read (no marker, no "<" in it).
+_SLOT = re.compile("\ue000(\\d{1,4})\ue001")
+
+
+def inline(text: str, answers: Mapping[str, str] | None = None) -> Markup:
+    """`text` as HTML: escaped, with bold and italic markers made into tags, and each
+    "${name}" made a <bdi data-insert="name"> holding the answer: escaped, in its own
+    direction (a Latin name in an Arabic question), kept current by the browser while
+    the page is filled in."""
+    names: list[str] = []
+
+    def slot(match: re.Match[str]) -> str:
+        names.append(match.group(1))
+        return f"\ue000{len(names) - 1}\ue001"
+
+    html = _INSERTED.sub(slot, str(escape(text)))
+    html = _BOTH.sub(r"<strong><em>\2</em></strong>", html)
     html = _STRONG.sub(r"<strong>\2</strong>", html)
-    return Markup(_EM.sub(r"<em>\2</em>", html))  # noqa: S704 - escaped above
+    html = _EM.sub(r"<em>\2</em>", html)
+    if names:
+        shown = answers or {}
+
+        def answer(match: re.Match[str]) -> str:
+            index = int(match.group(1))
+            if index >= len(names):
+                return match.group()
+            name = names[index]
+            return f'<bdi class="inserted" data-insert="{name}">{escape(shown.get(name, ""))}</bdi>'
+
+        html = _SLOT.sub(answer, html)
+    return Markup(html)  # noqa: S704 - escaped above, our own tags only
+
+
+def current_answers() -> Mapping[str, str]:
+    """The answers this request's page inserts into its texts (form_pages sets them)."""
+    return g.get("inserted_answers") or {}
 
 
 def plain(text: str) -> str:

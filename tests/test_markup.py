@@ -49,3 +49,13 @@ def test_any_text_gives_nested_tags_and_only_its_own_characters(text: str) -> No
     assert bare.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").replace(
         "*", ""
     ).replace("_", "") == text.replace("*", "").replace("_", "")
+
+
+def test_an_inserted_answer_is_escaped_and_never_read_as_a_marker() -> None:
+    html = inline("Wie alt ist **${name}**? (${missing})", {"name": "*<b>Samira</b>*"})
+    assert html == (
+        'Wie alt ist <strong><bdi class="inserted" data-insert="name">'
+        "*&lt;b&gt;Samira&lt;/b&gt;*</bdi></strong>? "
+        '(<bdi class="inserted" data-insert="missing"></bdi>)'
+    )
+    assert inline("${Name} und ${1x}") == "${Name} und ${1x}"  # no question name: text

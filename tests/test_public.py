@@ -344,3 +344,55 @@ fields:
     assert "Ihr <strong>jetziger</strong> Wohnort &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<em>nicht</em> die Adresse der Unterkunft, 2*3*4, first_name" in html
     assert "<script>alert" not in html
+
+
+def test_a_text_inserts_an_earlier_answer_escaped(app, client):
+    """Page 2 asks "Wie alt ist ${name}?": the answer from page 1 is in the question, as
+    text (a hostile answer stays text), and the browser gets the place to keep current."""
+    import yaml
+
+    from intake.engine.validation import validate
+    from intake.extensions import db
+    from intake.storage.forms import import_definition
+
+    raw = yaml.safe_load(
+        """
+form: kind
+default_language: de
+languages: [de, ar]
+title: {de: Kind, ar: طفل}
+fields:
+  - {name: name, type: text, required: true, label: {de: Name des Kindes, ar: اسم الطفل}}
+  - {name: seite_2, type: page, label: {de: "Über ${name}", ar: "عن ${name}"}}
+  - name: alter
+    type: integer
+    label: {de: "Wie alt ist ${name}?", ar: "كم عمر ${name}؟"}
+    hint: {de: "In Jahren (${name})"}
+"""
+    )
+    with app.app_context():
+        import_definition(validate(raw, "kind.yaml"))
+        db.session.commit()
+    url = "/f/kind?district=mainz-bingen&lang=ar"
+    first = client.get(url).get_data(as_text=True)
+    answers = {"name": "Samir <b>", "nav": "next", "page": "0"}
+    second = client.post(url, data=form_payload(first, answers)).get_data(as_text=True)
+    inserted = '<bdi class="inserted" data-insert="name">Samir &lt;b&gt;</bdi>'
+    assert f"كم عمر {inserted}؟" in second
+    assert f"عن {inserted}" in second  # the page title
+    assert "<b>" not in second.split("<body", 1)[1].replace("<body", "")
+
+
+def test_a_text_may_insert_only_questions_that_exist():
+    from intake.engine.validation import DefinitionError, validate
+
+    raw = {
+        "form": "kurz",
+        "default_language": "de",
+        "languages": ["de"],
+        "title": {"de": "Kurz"},
+        "fields": [{"name": "alter", "type": "integer", "label": {"de": "Alter von ${kind}"}}],
+    }
+    with pytest.raises(DefinitionError) as caught:
+        validate(raw, "kurz.yaml")
+    assert caught.value.problems == ["field 'alter': 'label' inserts ${kind}, no such field"]

@@ -368,6 +368,33 @@ def test_keys_of_the_form_pages_own_inputs_are_never_given_to_a_question(app, cl
     assert keys == ["seite_1", "page_2"]
 
 
+def test_texts_insert_answers_of_questions_the_form_has_and_follow_their_keys(
+    app, client, coordinator
+):
+    new_form(client)
+    add(client, "fahrdienst", "text", label_de="Ihr Name", key="name")
+    wrong = add(client, "fahrdienst", "integer", label_de="Alter von ${kind}", expect=422)
+    assert "„${kind}“ würde die Antwort auf die Frage mit dem Schlüssel „kind“ einsetzen" in (
+        wrong.get_data(as_text=True)
+    )
+    add(client, "fahrdienst", "integer", label_de="Wie alt sind Sie, ${name}?", key="alter")
+    post_page(
+        client,
+        "/admin/forms/fahrdienst/edit/questions/name",
+        {"label_de": "Ihr Name", "key": "vorname"},
+    )
+    fields = draft(app, "fahrdienst").definition["fields"]
+    assert fields[-1]["label"]["de"] == "Wie alt sind Sie, ${vorname}?"  # followed the key
+    refused = post_from(
+        client,
+        "/admin/forms/fahrdienst/edit",
+        "/admin/forms/fahrdienst/edit/delete",
+        {"name": "vorname"},
+        expect=409,
+    )
+    assert "alter" in refused.get_data(as_text=True)  # names the question whose text uses it
+
+
 def test_the_preview_side_by_side_shows_the_main_language_and_a_right_to_left_one(
     app, client, coordinator
 ):

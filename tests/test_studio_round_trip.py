@@ -79,6 +79,9 @@ def question(draw, raw: dict) -> tuple[str, dict[str, str]]:
             for lang in languages:
                 if lang == "de" or draw(st.booleans()):
                     data[f"choice_{lang}_{i}"] = draw(TEXT)
+    answerable = [f["name"] for f in raw["fields"] if FIELD_TYPES[f["type"]].answerable]
+    if answerable and draw(st.booleans()):  # "Wie alt ist ${name}?"
+        data["label_de"] += f" ${{{draw(st.sampled_from(answerable))}}}"
     data.update(draw(condition(raw)))
     data.update(draw(check(ftype, languages)))
     return ftype, data
@@ -170,11 +173,12 @@ def test_a_form_built_in_the_studio_comes_back_the_same_from_every_file(app):
         )
         seen.update(["languages"] if len(definition["languages"]) > 2 else [])
         seen.update(["privacy"] if definition.get("privacy") else [])
+        seen.update(["inserted"] if any("${" in str(f.get("label")) for f in fields) else [])
 
     round_trip()
     # The property is only as good as its forms: they held every type the studio
     # offers, pages, choices with "other", conditions, checks, hints, sensitive
-    # questions, several languages and a notice.
+    # questions, texts inserting answers, several languages and a notice.
     wanted = {*editing.STUDIO_TYPES, "page", "relevant", "constraint", "choices", "other"}
     wanted |= {"sensitive", "hint"}
-    assert wanted | {"languages", "privacy"} <= seen
+    assert wanted | {"languages", "privacy", "inserted"} <= seen

@@ -26,6 +26,8 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LANG_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
+#: A text that inserts an answer: "Wie alt ist ${name}?" (XLSForm's syntax).
+INSERTED_RE = re.compile(r"\$\{([^}]{0,64})\}")
 #: The names of the inputs and link parameters a form page has of its own: a question
 #: with one of them would be overwritten by them (or overwrite them).
 RESERVED_NAMES = frozenset(
@@ -390,6 +392,21 @@ def _check_references(fields: list[dict[str, Any]], problems: list[str]) -> None
                 )
             if key != "constraint" and uses(tree, "cur"):
                 problems.append(f"field '{f['name']}': '.' (this answer) only works in constraint")
+        for key, text in texts_of(f):
+            for ref in sorted(set(INSERTED_RE.findall(text)) - answerable):
+                problems.append(f"field '{f['name']}': '{key}' inserts ${{{ref}}}, no such field")
+
+
+def texts_of(field: Mapping[str, Any]):
+    """(key, text) of every text of a field that may insert answers, in every language."""
+    for key in ("label", "hint", "constraint_message"):
+        texts = field.get(key)
+        if isinstance(texts, Mapping):
+            yield from ((key, t) for t in texts.values() if isinstance(t, str))
+    for choice in field.get("choices") or []:
+        label = choice.get("label") if isinstance(choice, Mapping) else None
+        if isinstance(label, Mapping):
+            yield from (("choices", t) for t in label.values() if isinstance(t, str))
 
 
 def _bool(field: Mapping, key: str, where: str, problems: list[str]) -> bool:

@@ -109,7 +109,7 @@
     throw new Error("unknown function " + name);
   }
 
-  function rawValue(form, name) {
+  function rawValue(form, name, asTyped) {
     var els = form.querySelectorAll('[name="' + name + '"]');
     var values = [];
     els.forEach(function (el) {
@@ -123,7 +123,7 @@
     var text = values.join(" ");
     // A decimal typed with a comma ("450,50") counts as 450.50, as on the server.
     var first = els[0];
-    if (first && first.getAttribute("inputmode") === "decimal") {
+    if (!asTyped && first && first.getAttribute("inputmode") === "decimal") {
       var number = text.replace(/\s/g, "").replace(/,/g, ".");
       if (!isNaN(toNumber(number))) return number;
     }
@@ -155,6 +155,11 @@
           } else if (opt.tagName === "OPTION") { opt.disabled = false; }
         });
       }
+    });
+    // A text that inserts an answer ("Wie alt ist ${name}?") shows it as it is typed.
+    document.querySelectorAll("[data-insert]").forEach(function (span) {
+      var name = span.getAttribute("data-insert");
+      span.textContent = hidden[name] ? "" : rawValue(form, name, true);
     });
     // "Send" on the last page due so far becomes "Next" once an answer makes a later
     // page due (the server shows that page after either button).

@@ -14,7 +14,14 @@ from typing import Any
 
 from intake.engine.expressions import parse, references
 from intake.engine.fieldtypes import FIELD_TYPES
-from intake.engine.validation import NAME_RE, RESERVED_NAMES, SLUG_RE, validate
+from intake.engine.validation import (
+    INSERTED_RE,
+    NAME_RE,
+    RESERVED_NAMES,
+    SLUG_RE,
+    texts_of,
+    validate,
+)
 from intake.studio.checks import EXPRESSION_KEYS
 
 Definition = dict[str, Any]
@@ -22,6 +29,8 @@ Definition = dict[str, Any]
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 #: The types the studio offers for a new question, in the order of its menu.
 STUDIO_TYPES = tuple(name for name in FIELD_TYPES if name != "page")
+#: A question's texts that may insert answers, besides its choices' labels.
+TEXT_KEYS = ("label", "hint", "constraint_message")
 #: Types a form may ask once (the place decides which district receives a response).
 ONCE_PER_FORM = tuple(name for name, kind in FIELD_TYPES.items() if kind.place)
 
@@ -120,11 +129,22 @@ def replace(raw: Definition, name: str, item: dict[str, Any]) -> Definition:
     new = copy.deepcopy(raw)
     new["fields"][index_of(new, name)] = item
     if item["name"] != name:
+        old, renamed = f"${{{name}}}", f"${{{item['name']}}}"
         for other in new["fields"]:
             for key in EXPRESSION_KEYS:
                 if isinstance(other.get(key), str):
-                    other[key] = other[key].replace(f"${{{name}}}", f"${{{item['name']}}}")
+                    other[key] = other[key].replace(old, renamed)
+            _rename_in_texts(other, old, renamed)
     return checked(new)
+
+
+def _rename_in_texts(item: dict[str, Any], old: str, new: str) -> None:
+    """The answers a question's texts insert ("Wie alt ist ${name}?") follow a new key."""
+    for key in TEXT_KEYS:
+        if isinstance(item.get(key), dict):
+            item[key] = {lang: text.replace(old, new) for lang, text in item[key].items()}
+    for choice in item.get("choices") or []:
+        choice["label"] = {lang: text.replace(old, new) for lang, text in choice["label"].items()}
 
 
 def move(raw: Definition, name: str, step: int) -> Definition:
@@ -139,9 +159,13 @@ def move(raw: Definition, name: str, step: int) -> Definition:
 
 
 def used_by(raw: Definition, name: str) -> list[str]:
-    """The questions whose conditions or checks read the question called `name`."""
+    """The questions whose conditions, checks or texts read the question called `name`."""
     readers = []
     for item in raw["fields"]:
+        inserted = {ref for _key, text in texts_of(item) for ref in INSERTED_RE.findall(text)}
+        if name in inserted:
+            readers.append(item["name"])
+            continue
         for key in EXPRESSION_KEYS:
             source = item.get(key)
             if isinstance(source, str) and name in references(parse(source)):

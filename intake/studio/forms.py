@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from intake.engine.definition import FieldDef
 from intake.engine.fieldtypes import FIELD_TYPES
-from intake.engine.validation import RESERVED_NAMES, VALUE_RE
+from intake.engine.validation import INSERTED_RE, RESERVED_NAMES, VALUE_RE
 from intake.studio import editing
 from intake.studio.expressions import (
     NUMBER_RE,
@@ -168,7 +168,32 @@ def read_question(
     _condition(data, item, raw, errors)
     if kind.answerable and kind.constrainable:
         _check(data, item, ftype, languages, default, errors)
+    _inserted_answers(data, raw, item, errors)
     return item, errors
+
+
+#: The inputs whose texts may insert answers with ${key}.
+_TEXT_INPUTS = ("label_", "hint_", "check_message_", "choice_")
+
+
+def _inserted_answers(
+    data: Mapping[str, str], raw: dict[str, Any], item: dict[str, Any], errors: Errors
+) -> None:
+    """ "Wie alt ist ${name}?": a text may insert the answer of a question of the form."""
+    known = {f["name"] for f in raw["fields"] if FIELD_TYPES[f["type"]].answerable}
+    if FIELD_TYPES[item["type"]].answerable:
+        known.add(item["name"])
+    for name, value in data.items():
+        if not name.startswith(_TEXT_INPUTS) or name.startswith(("choice_code_", "choice_remove_")):
+            continue
+        for ref in sorted(set(INSERTED_RE.findall(value or "")) - known):
+            errors.setdefault(name, []).append(
+                _(
+                    "“${%(key)s}” would insert the answer to the question with the key "
+                    "“%(key)s”, and this form has none.",
+                    key=ref,
+                )
+            )
 
 
 def _key(

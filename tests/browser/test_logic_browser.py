@@ -563,3 +563,43 @@ def test_an_answer_that_opens_a_later_page_makes_send_next(app, live_server, bro
     page.wait_for_selector(".reference")
     assert [answers["sitze"] for answers in stored_answers(app)] == [["4"]]
     context.close()
+
+
+@pytest.mark.parametrize("scripts", [True, False], ids=["with-javascript", "without-javascript"])
+def test_texts_insert_answers_in_the_browser_as_on_the_server(
+    app, live_server, browser, screenshots, scripts
+):
+    """On the same page the browser fills a typed name into the texts at once (escaped,
+    as text); on the next page, and without scripts, the server has put it in: both show
+    the same."""
+    from pathlib import Path
+
+    from intake.engine.definition import load_file
+    from intake.extensions import db
+    from intake.storage.forms import import_definition
+
+    with app.app_context():
+        import_definition(load_file(Path(__file__).parents[1] / "forms" / "inserted.yaml"))
+        db.session.commit()
+    context = browser.new_context(locale="ar", java_script_enabled=scripts)
+    page = context.new_page()
+    page.goto(f"{live_server}/f/eingesetzt?district=mainz-bingen&lang=ar")
+    page.fill("#name", "سمير <b>")
+    page.fill("#alter", "34")
+    welcome = page.locator("[data-insert=name]").first
+    if scripts:
+        assert welcome.inner_text() == "سمير <b>"  # as typed, as text
+        assert page.get_by_text("كم عمرك يا سمير <b>؟").count() == 1
+        page.screenshot(path=screenshots / "inserted-answer-ar.png")
+    else:
+        assert welcome.inner_text() == ""  # the server puts it in after "Next"
+    page.locator("button[value=next]").click()
+    page.wait_for_selector("#wunsch")
+    title = page.locator("h2.page-title").inner_text()
+    assert title == "أوشكت على الانتهاء يا سمير <b>"
+    assert page.locator("[data-insert=alter]").inner_text() == "34"
+    assert page.locator("b").count() == 0  # never markup
+    page.locator("button[value=send]").click()
+    page.wait_for_selector(".reference")
+    assert stored_answers(app)[0]["name"] == ["سمير <b>"]
+    context.close()

@@ -7,7 +7,6 @@ from typing import Any
 from intake.engine.validation import VALUE_RE
 from intake.engine.xlsform import vocabulary
 from intake.engine.xlsform.columns import texts
-from intake.engine.xlsform.expressions import INSERTED_ANSWER_RE
 from intake.engine.xlsform.report import Report
 from intake.engine.xlsform.vocabulary import CHOICES
 from intake.engine.xlsform.workbook import Sheet
@@ -41,7 +40,6 @@ def read_choices(sheet: Sheet | None, report: Report, duplicates: bool = False) 
             continue
         if not _value_fits(name, list_name, number, seen, where, report, duplicates):
             continue
-        _check_labels(sheet, row, where, report)
         choice: dict[str, Any] = {"value": name}
         label = texts(sheet, row, "label")
         if label:
@@ -139,15 +137,3 @@ def _duplicate(
         f"the value '{value}' is already in list '{list_name}' (row {first}) with other "
         "filter columns; choices that share a value but not their filter are not supported",
     )
-
-
-def _check_labels(sheet: Sheet, row: dict[str, str], where: str, report: Report) -> None:
-    """Labels that insert answers (${name}) would show the placeholder literally."""
-    for column in sheet.columns:
-        if column.key == "label" and row.get(column.header):
-            match = INSERTED_ANSWER_RE.search(row[column.header])
-            if match:
-                report.add(
-                    f"{where}, column '{column.header}'",
-                    f"texts that insert answers ({match.group()}) are not supported",
-                )

@@ -98,6 +98,20 @@ def check_expression(text: str, where: str, report: Report) -> str:
     return text
 
 
+def rename_in_text(
+    text: str, renamed: dict[str, str], dropped: dict[str, str], where: str, report: Report
+) -> str:
+    """Rewrite the ${old} a text inserts to ${new}; explain rows that were left out."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group()[2:-1]
+        if name in dropped and name not in renamed:
+            report.add(where, f"inserts ${{{name}}}, {dropped[name]}")
+        return "${" + renamed.get(name, name) + "}"
+
+    return INSERTED_ANSWER_RE.sub(one, text)
+
+
 def rename_references(
     text: str, renamed: dict[str, str], dropped: dict[str, str], where: str, report: Report
 ) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from intake.engine.validation import NAME_RE, RESERVED_NAMES
 from intake.engine.xlsform import vocabulary
 from intake.engine.xlsform.choices import ChoiceLists
-from intake.engine.xlsform.expressions import rename_references
+from intake.engine.xlsform.expressions import rename_in_text, rename_references
 from intake.engine.xlsform.report import Report
 
 # The columns whose ${name} references follow renames. relevant comes first: problems of
@@ -176,10 +176,38 @@ def _rename(
             if isinstance(field.get(key), str):
                 where = f"survey sheet, row {row}, column '{key}'"
                 field[key] = rename_references(field[key], renamed, dropped, where, report)
+        _rename_in_texts(field, row, renamed, dropped, report)
         fields.append(field)
         rows.append(row)
     originals = {new: old for old, new in renamed.items() if old != new}
     return Fields(fields=fields, rows=rows, original_names=originals)
+
+
+def _rename_in_texts(
+    field: dict[str, Any],
+    row: int,
+    renamed: dict[str, str],
+    dropped: dict[str, str],
+    report: Report,
+) -> None:
+    """The answers a field's texts insert follow the renames (new dicts: choice lists
+    are shared by the fields that use them)."""
+
+    def texts(values: dict[str, str], key: str) -> dict[str, str]:
+        where = f"survey sheet, row {row}, column '{key}'"
+        return {
+            lang: rename_in_text(text, renamed, dropped, where, report)
+            for lang, text in values.items()
+        }
+
+    for key in ("label", "hint", "constraint_message"):
+        if isinstance(field.get(key), dict):
+            field[key] = texts(field[key], key)
+    if field.get("choices"):
+        field["choices"] = [
+            {**c, "label": texts(c["label"], "choices")} if c.get("label") else c
+            for c in field["choices"]
+        ]
 
 
 def _our_name(name: str) -> str:

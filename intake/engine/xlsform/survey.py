@@ -25,8 +25,8 @@ from intake.engine.fieldtypes import (
 from intake.engine.validation import RECORD_FACTS, REPORT_LANGUAGE_ROLES
 from intake.engine.xlsform import vocabulary
 from intake.engine.xlsform.choices import read_choices
-from intake.engine.xlsform.columns import cell, classify, settle_languages, text_cells, texts
-from intake.engine.xlsform.expressions import INSERTED_ANSWER_RE, check_expression
+from intake.engine.xlsform.columns import cell, classify, settle_languages, texts
+from intake.engine.xlsform.expressions import check_expression
 from intake.engine.xlsform.groups import Entry, FormContext, build_fields
 from intake.engine.xlsform.report import Report
 from intake.engine.xlsform.settings import Settings
@@ -358,7 +358,6 @@ class _Rows:
             field["relevant"] = check_expression(
                 relevant[1], f"survey sheet, row {number}, column '{relevant[0]}'", self.report
             )
-        self._check_texts(row, f"survey sheet, row {number}")
         return Entry("begin", number, name, field, group_kind=kind)
 
     # -- the columns of a question row
@@ -370,7 +369,6 @@ class _Rows:
             found = texts(self.survey, row, kind)
             if found:
                 field[kind] = found
-        self._check_texts(row, where)
         for key in vocabulary.EXPRESSIONS:
             found_cell = self._cell(row, key)
             if found_cell:
@@ -405,16 +403,6 @@ class _Rows:
             if word in _FALSE_WORDS:
                 return
         field[key] = check_expression(text, f"{where}, column '{header}'", self.report)
-
-    def _check_texts(self, row: dict[str, str], where: str) -> None:
-        """Texts that insert answers (${name}) would show the placeholder literally."""
-        for header, text in text_cells(self.survey, row):
-            match = INSERTED_ANSWER_RE.search(text)
-            if match:
-                self.report.add(
-                    f"{where}, column '{header}'",
-                    f"texts that insert answers ({match.group()}) are not supported",
-                )
 
     def _range(self, found: tuple[str, str] | None, field: dict[str, Any], where: str) -> None:
         """A whole-number range with step 1 becomes an integer field with min and max."""
