@@ -226,7 +226,7 @@ def test_refused_types_name_the_feature_and_row(
         ("relevant", "position(..) > 1", "position() is not supported"),
         ("relevant", "once(${first}) != ''", "once() is not supported"),
         ("relevant", "sum(${first}) > 1", "sum() is not supported"),
-        ("relevant", "/data/first = 'a'", "XPath paths ('/') are not supported"),
+        ("relevant", "/data/first[1] = 'a'", "XPath paths ('/') are not supported"),
         ("relevant", "${last-saved#first} = 'a'", "last saved answers"),
         ("calculation", "1 + 1", "calculations are not supported"),
         ("trigger", "${first}", "triggers"),
@@ -1250,3 +1250,32 @@ def test_a_text_inserting_a_refused_row_is_explained(tmp_path: Path) -> None:
     assert "survey sheet, row 3, column 'label': inserts ${where}, the question in row 2" in (
         " ".join(problems_of(path))
     )
+
+
+@pytest.mark.parametrize(
+    ("relevant", "read"),
+    [
+        ("/data/a > 1", "${a} > 1"),
+        ("/data/about_you/a > 1 and ../b = 2", "${a} > 1 and ${b} = 2"),
+        ("current()/../a > 1", "${a} > 1"),
+        ("../../a = 5", "${a} = 5"),
+    ],
+)
+def test_xpath_paths_to_a_question_are_read_as_its_name(
+    tmp_path: Path, relevant: str, read: str
+) -> None:
+    """Names are unique in a form, so a path's last step names the question, as ${name}
+    would; the note says how each path was read."""
+    path = workbook(
+        tmp_path,
+        [
+            [*SURVEY_HEADER, "relevant"],
+            [*q("integer", "a"), ""],
+            [*q("integer", "b"), ""],
+            [*q("text", "c"), relevant],
+        ],
+    )
+    definition, notices = load_xlsform(path)
+    assert definition["fields"][2]["relevant"] == read
+    assert notices[0].startswith("survey sheet, row 4, column 'relevant': the XPath path '")
+    assert check(read, {"a": "5", "b": "2"}.get)

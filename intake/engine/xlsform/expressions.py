@@ -67,6 +67,7 @@ def check_expression(text: str, where: str, report: Report) -> str:
     """An expression with smart quotes fixed; refuse what only ODK can evaluate."""
     text = clean_text_values(text).strip()
     try:
+        text = _paths_as_references(list(parse_expression(text)), where, report)
         tokens = [t for t in parse_expression(text) if t.type != "WHITESPACE"]
     except LarkError:
         report.add(where, f"cannot read the expression '{text}'")
@@ -96,6 +97,61 @@ def check_expression(text: str, where: str, report: Report) -> str:
         elif token.type == "PYXFORM_REF" and "last-saved#" in token.value:
             report.add(where, f"{token.value} (last saved answers) is not supported")
     return text
+
+
+def _paths_as_references(tokens: list, where: str, report: Report) -> str:
+    """XPath paths to a question as ${name}, with a note: '/data/group/age',
+    '../age', '../../age' and 'current()/../age' all name the question 'age' (names are
+    unique in a form). A path with a predicate ('item[...]') or to no name stays, and is
+    refused by the checks after this."""
+    out: list[str] = []
+    index = 0
+    while index < len(tokens):
+        end, name = _path_at(tokens, index)
+        if name is None:
+            out.append(tokens[index].value)
+            index += 1
+            continue
+        path = "".join(t.value for t in tokens[index:end])
+        report.notice(where, f"the XPath path '{path}' is read as ${{{name}}}")
+        out.append(f"${{{name}}}")
+        index = end
+    return "".join(out)
+
+
+def _path_at(tokens: list, start: int) -> tuple[int, str | None]:
+    """(the index after it, the question's name) of a path beginning at `start`."""
+
+    def kind(i: int) -> str | None:
+        return tokens[i].type if i < len(tokens) else None
+
+    i = start
+    if kind(i) == "FUNC_CALL" and tokens[i].value == "current(" and kind(i + 1) == "CLOSE_PAREN":
+        if kind(i + 2) != "PATH_SEP" or kind(i + 3) != "PARENT_REF":
+            return start, None
+        i += 3
+    if kind(i) == "PARENT_REF":  # ../../age
+        while kind(i) == "PARENT_REF" and kind(i + 1) == "PATH_SEP":
+            i += 2
+        if kind(i) != "NAME":
+            return start, None
+    elif kind(i) == "PATH_SEP" and kind(i + 1) == "NAME" and kind(i + 2) == "PATH_SEP":
+        if start > 0 and tokens[start - 1].type in ("NAME", "CLOSE_PAREN", "PYXFORM_REF"):
+            return start, None  # not the start of a path
+        i += 1  # /data/...: the form's root, then groups
+    else:
+        return start, None
+    name = None
+    while kind(i) == "NAME":
+        name = tokens[i].value
+        if kind(i + 1) == "PATH_SEP" and kind(i + 2) == "NAME":
+            i += 2
+            continue
+        i += 1
+        break
+    if name is None or kind(i) in ("XPATH_PRED_START", "PATH_SEP"):
+        return start, None
+    return i, name
 
 
 def rename_in_text(
