@@ -47,6 +47,12 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "not": (1, 1),
     "true": (0, 0),
     "false": (0, 0),
+    "concat": (1, 20),
+    "substr": (2, 3),
+    "string": (1, 1),
+    "round": (1, 2),
+    "min": (1, 20),
+    "max": (1, 20),
 }
 
 MAX_LENGTH = 1000
@@ -481,7 +487,52 @@ def _apply(name: str, values: list[Value]) -> Value:
         return first if to_string(first) != "" else values[1]
     if name == "not":
         return not to_bool(values[0])
+    if name in ("concat", "string"):
+        return "".join(to_string(v) for v in values)
+    if name == "substr":
+        return _substr(to_string(values[0]), values[1:])
+    if name == "round":
+        return _round(to_number(values[0]), to_number(values[1]) if len(values) > 1 else 0.0)
+    if name in ("min", "max"):
+        numbers = [to_number(v) for v in values]
+        if any(math.isnan(n) for n in numbers):
+            return math.nan
+        return min(numbers) if name == "min" else max(numbers)
     raise ExpressionError(f"unknown function {name}")  # pragma: no cover
+
+
+def _substr(text: str, bounds: list[Value]) -> str:
+    """substr(text, start, end): code points start (from 0) to end (not included), as ODK."""
+    length = len(text)
+
+    def limit(value: Value) -> int | None:
+        number = to_number(value)
+        if math.isnan(number):
+            return None
+        if math.isinf(number):
+            return length if number > 0 else 0
+        return max(0, min(length, math.trunc(number)))
+
+    first = limit(bounds[0])
+    last = limit(bounds[1]) if len(bounds) > 1 else length
+    if first is None or last is None or last <= first:
+        return ""
+    return text[first:last]
+
+
+def _round(number: float, places: float) -> float:
+    """XPath's round: halves go up (2.5 -> 3, -2.5 -> -2); ODK's second argument gives
+    the decimal places (0 to 10). The browser computes it in the same steps."""
+    if math.isnan(places):
+        return math.nan
+    if not math.isfinite(number):
+        return number
+    digits = 10 if places > 10 else 0 if places < 0 else math.trunc(places)
+    factor = 10.0**digits
+    scaled = number * factor + 0.5
+    if not math.isfinite(scaled):
+        return number
+    return math.floor(scaled) / factor
 
 
 # --- regex(): authors' patterns on RE2 --------------------------------------------------

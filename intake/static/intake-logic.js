@@ -105,8 +105,41 @@
       case "int": var x = toNumber(v[0]); return isFinite(x) ? Math.trunc(x) : x;
       case "coalesce": return toStr(v[0]) !== "" ? v[0] : v[1];
       case "not": return !toBool(v[0]);
+      case "concat": case "string": return v.map(toStr).join("");
+      case "substr": return substr(toStr(v[0]), v.slice(1));
+      case "round": return round(toNumber(v[0]), v.length > 1 ? toNumber(v[1]) : 0);
+      case "min": case "max":
+        var nums = v.map(toNumber);
+        if (nums.some(function (x) { return isNaN(x); })) return NaN;
+        return name === "min" ? Math.min.apply(null, nums) : Math.max.apply(null, nums);
     }
     throw new Error("unknown function " + name);
+  }
+
+  // As intake/engine/expressions.py: code points, from 0, the end not included.
+  function substr(text, bounds) {
+    var chars = Array.from(text);
+    var length = chars.length;
+    var limit = function (value) {
+      var x = toNumber(value);
+      if (isNaN(x)) return null;
+      if (!isFinite(x)) return x > 0 ? length : 0;
+      return Math.max(0, Math.min(length, Math.trunc(x)));
+    };
+    var first = limit(bounds[0]);
+    var last = bounds.length > 1 ? limit(bounds[1]) : length;
+    if (first === null || last === null || last <= first) return "";
+    return chars.slice(first, last).join("");
+  }
+  // XPath's round (halves up), to 0-10 decimal places, in the server's steps.
+  function round(x, places) {
+    if (isNaN(places)) return NaN;
+    if (!isFinite(x)) return x;
+    var digits = places > 10 ? 10 : places < 0 ? 0 : Math.trunc(places);
+    var factor = Math.pow(10, digits);
+    var scaled = x * factor + 0.5;
+    if (!isFinite(scaled)) return x;
+    return Math.floor(scaled) / factor;
   }
 
   function rawValue(form, name, asTyped) {

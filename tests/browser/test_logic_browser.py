@@ -10,6 +10,8 @@ import re
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from intake.engine.expressions import evaluate, parse
 from tests.browser.conftest import ALL_TYPES
@@ -64,6 +66,7 @@ ANSWERS = {
     "x": "1",
     "y": "1.0",
     "plus": "+5",
+    "big": "1" + "0" * 300,
 }
 
 # (expression, current answer ".", choice data for names without ${})
@@ -146,6 +149,21 @@ CASES = [
     ("if(${empty}, 'a', 'b')", "", None),
     ("if(${age} >= 18, ${name}, 0)", "", None),
     ("coalesce(${empty}, ${name})", "", None),
+    ("concat(${name}, ' (', ${age}, ')')", "", None),
+    ("concat(${empty}, 1.50, true())", "", None),
+    ("string(${age} div 4)", "", None),
+    ("substr(${name_ar}, 1, 3)", "", None),
+    ("substr(${emoji}, 1)", "", None),
+    ("substr('abc', -2, 99)", "", None),
+    ("substr('abc', 'x')", "", None),
+    ("round(2.5) + round(-2.5) + round(-0.4)", "", None),
+    ("round(${age} div 7, 2)", "", None),
+    ("round(1.005, 2)", "", None),
+    ("round(${big}, 10)", "", None),
+    ("round(${empty})", "", None),
+    ("min(${age}, 18, '7')", "", None),
+    ("max(${age}, ${empty})", "", None),
+    ("max(-1, number('x'))", "", None),
     (". > 3", "4", None),
     (". > 3", "", None),
     ("regex(., '^[0-9]+$')", "12a", None),
@@ -603,3 +621,55 @@ def test_texts_insert_answers_in_the_browser_as_on_the_server(
     page.wait_for_selector(".reference")
     assert stored_answers(app)[0]["name"] == ["سمير <b>"]
     context.close()
+
+
+_VALUES = st.one_of(
+    st.integers(-1000, 1000).map(str),
+    st.floats(-1e6, 1e6, allow_nan=False).map(lambda x: f"{x:.3f}"),
+    st.sampled_from(["", "x", "ليلى", "👍🏽a", "2.5", "-2.5", "0.125", "1" + "0" * 300, " 7 "]),
+)
+_CALLS = st.one_of(
+    st.tuples(st.just("concat"), st.lists(_VALUES, min_size=1, max_size=4)),
+    st.tuples(st.just("substr"), st.tuples(_VALUES, _VALUES, _VALUES)),
+    st.tuples(st.just("substr"), st.tuples(_VALUES, _VALUES)),
+    st.tuples(st.just("round"), st.tuples(_VALUES)),
+    st.tuples(st.just("round"), st.tuples(_VALUES, st.integers(-2, 12).map(str))),
+    st.tuples(st.sampled_from(["min", "max"]), st.lists(_VALUES, min_size=1, max_size=4)),
+    st.tuples(st.just("string"), st.tuples(_VALUES)),
+)
+
+
+def test_the_grown_functions_agree_between_server_and_browser(live_server, browser):
+    """concat, substr, string, round, min and max on generated answers: the browser's
+    evaluator gives what the server's does (property-based, one page for all)."""
+    page = browser.new_page()
+    page.goto(f"{live_server}/f/volunteer")
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(st.lists(_CALLS, min_size=20, max_size=20))
+    def agree_on(calls):
+        sources, answers = [], {}
+        for number, (name, args) in enumerate(calls):
+            refs = []
+            for index, value in enumerate(args):
+                key = f"v{number}_{index}"
+                answers[key] = value
+                refs.append(f"${{{key}}}")
+            sources.append(f"{name}({', '.join(refs)})")
+        trees = [parse(source) for source in sources]
+        python = [evaluate(tree, lambda n: answers.get(n, "")) for tree in trees]
+        in_browser = page.evaluate(JS_EVALUATE, [[tree, answers, "", None] for tree in trees])
+        differ = [
+            (source, py, js)
+            for source, py, js in zip(sources, python, in_browser, strict=True)
+            if not agree(py, js)
+        ]
+        assert differ == []
+
+    agree_on()
+    page.close()

@@ -32,6 +32,12 @@ SUPPORTED_FUNCTIONS = frozenset(
         "not",
         "true",
         "false",
+        "concat",
+        "substr",
+        "string",
+        "round",
+        "min",
+        "max",
     }
 )
 # Why well-known XLSForm functions cannot work here, to make the refusal useful.
@@ -44,8 +50,6 @@ _FUNCTION_REASONS = {
     "once": "it needs calculations",
     "sum": "it adds up repeats",
     "count": "it counts repeats",
-    "max": "it works on repeats",
-    "min": "it works on repeats",
     "jr:itext": "it reads translations",
     "now": "it needs calculations",
     "random": "it needs calculations",
