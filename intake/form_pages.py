@@ -38,6 +38,8 @@ class QuestionView:
     relevant_json: str | None
     filter_json: str | None
     choices: list[ChoiceView] = field(default_factory=list)
+    #: A calculate field's expression, for the browser.
+    calculation_json: str | None = None
 
 
 @dataclass
@@ -101,12 +103,18 @@ def page_view(form: PublicForm, index: int, every_page: bool = False) -> PageVie
 
 def _insert_answers(form: PublicForm, state) -> None:
     """The answers the page's texts may insert ("Wie alt ist ${name}?"): as typed, the
-    values of a choice as stored (as ODK inserts them), none of a hidden question."""
-    g.inserted_answers = {
+    values of a choice as stored (as ODK inserts them), none of a hidden question; a
+    calculated value as the server made it (also into its hidden input)."""
+    answers = {
         name: " ".join(values)
         for name, values in raw_answers(form).items()
         if state.relevant.get(name, True)
     }
+    for fdef in form.definition.answer_fields:
+        if fdef.calculation:
+            answers[fdef.name] = " ".join(state.values.get(fdef.name, []))
+            form[fdef.name].data = answers[fdef.name]
+    g.inserted_answers = answers
 
 
 def whole_view(form: PublicForm) -> PageView:
@@ -149,6 +157,7 @@ def _question(fdef: FieldDef, form: PublicForm, state: logic.State, here: set[st
         field=field,
         relevant_json=logic.tree_json(fdef.relevant),
         filter_json=logic.tree_json(fdef.choice_filter),
+        calculation_json=logic.tree_json(fdef.calculation),
     )
     if field is not None and hasattr(field, "choices"):
         data = {c["value"]: c.get("data", {}) for c in fdef.choices}

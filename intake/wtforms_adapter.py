@@ -425,7 +425,7 @@ def clean_answers(form: PublicForm) -> dict[str, list[str]]:
         if fdef.name not in state.values:
             continue
         field = form[fdef.name]
-        data = getattr(field, "clean", None)
+        data = None if fdef.calculation else getattr(field, "clean", None)
         answers[fdef.name] = [data] if data is not None else state.values[fdef.name]
     return answers
 

@@ -228,6 +228,7 @@ STORED = {
     "arrival": ["2025-12-31"],
     "municipality": ["vg-nieder-olm"],
     "children": ["2"],
+    "household": ["3"],  # calculated: ${children} + 1, whatever the browser posted
     "children_ages": ["3 und 7"],
     "housing": ["shared"],
     "rent": ["450.5"],

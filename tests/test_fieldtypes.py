@@ -44,6 +44,8 @@ def _field_with(name: str, key: str | None = None) -> dict:
     field: dict = {"name": "q", "type": name, "label": {"de": "Frage"}}
     if FIELD_TYPES[name].choice:
         field["choices"] = [{"value": "a", "label": {"de": "A"}}]
+    if FIELD_TYPES[name].calculated:
+        field["calculation"] = "1 + 1"
     values = {
         "choices": [{"value": "a", "label": {"de": "A"}}],
         "choice_filter": "true()",
@@ -53,6 +55,7 @@ def _field_with(name: str, key: str | None = None) -> dict:
         "min": 1,
         "max": 5,
         "max_length": 10,
+        "calculation": "concat('a', 'b')",
     }
     if key:
         field[key] = values[key]

@@ -396,3 +396,32 @@ def test_a_text_may_insert_only_questions_that_exist():
     with pytest.raises(DefinitionError) as caught:
         validate(raw, "kurz.yaml")
     assert caught.value.problems == ["field 'alter': 'label' inserts ${kind}, no such field"]
+
+
+def test_a_calculated_value_is_made_by_the_server_whatever_was_posted(app, client):
+    """size = adults + children: the server computes it from the answers (a posted value
+    is ignored), inserts it into later texts, uses it in conditions and stores it."""
+    from pathlib import Path
+
+    from intake.engine.definition import load_file
+    from intake.extensions import db
+    from intake.storage.forms import import_definition
+
+    with app.app_context():
+        import_definition(load_file(Path(__file__).parent / "forms" / "household.yaml"))
+        db.session.commit()
+    url = "/f/haushalt?district=mainz-bingen"
+    first = client.get(url).get_data(as_text=True)
+    answers = {"adults": "2", "children": "3", "size": "999", "rooms": "3", "nav": "next"}
+    second = client.post(url, data=form_payload(first, {**answers, "page": "0"}))
+    html = second.get_data(as_text=True)
+    assert second.status_code == 200
+    assert (
+        'Noch etwas zu Ihrem Haushalt (<bdi class="inserted" data-insert="size">5</bdi>)?' in html
+    )
+    assert 'name="size" value="5"' in html  # carried as computed
+    sent = client.post(url, data=form_payload(html, {**answers, "nav": "send", "page": "1"}))
+    assert sent.status_code == 303
+    [stored] = stored_answers(app)
+    assert stored["size"] == ["5"]
+    assert stored["rooms"] == ["3"]  # asked because size > 4

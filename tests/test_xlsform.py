@@ -35,7 +35,7 @@ CORPUS_EXPECTED: dict[str, tuple[str, bool]] = {
         "repeats are not supported (begin_repeat 'trees')",
         False,
     ),
-    "bug_example_xls__bad_calc.xlsx": ("calculations (calculate) are not supported", False),
+    "bug_example_xls__bad_calc.xlsx": ("'calculation': unexpected character", False),
     "bug_example_xls__duplicate_columns.xlsx": ("the column 'label' appears twice", False),
     "bug_example_xls__xl_date_ambiguous.xlsx": (
         "'choice_filter': unexpected character ':'",
@@ -43,7 +43,7 @@ CORPUS_EXPECTED: dict[str, tuple[str, bool]] = {
     ),
     "bug_example_xls__xl_date_ambiguous_v1.xlsx": ("accepted", False),
     "example_xls__attribute_columns_test.xlsx": ("repeats are not supported", False),
-    "example_xls__bad_calc.xlsx": ("calculations (calculate) are not supported", False),
+    "example_xls__bad_calc.xlsx": ("'calculation': unexpected character", False),
     "example_xls__case_insensitivity.xlsx": ("external choices are not supported", False),
     "example_xls__choice_filter_test.xlsx": (
         "choices that share a value but not their filter are not supported",
@@ -58,7 +58,7 @@ CORPUS_EXPECTED: dict[str, tuple[str, bool]] = {
     "example_xls__include_json.xlsx": ("the type 'include' is not supported", False),
     "example_xls__loop.xlsx": ("loops are not supported", False),
     "example_xls__or_other.xlsx": ("accepted", True),
-    "example_xls__pull_data.xlsx": ("calculations (calculate) are not supported", False),
+    "example_xls__pull_data.xlsx": ("the function pulldata() is not supported", False),
     "example_xls__specify_other.xlsx": ("accepted", True),
     "example_xls__survey_no_name.xlsx": ("accepted", False),
     "example_xls__text_and_integer.xlsx": ("accepted", False),
@@ -176,7 +176,7 @@ def q(xtype: str, name: str, de: str = "Frage", en: str = "Question") -> list[An
         ),
         ([q("geopoint", "where")], 3, "location questions (geopoint) are not supported"),
         ([q("image", "photo")], 3, "file, photo and recording questions (image)"),
-        ([q("calculate", "total")], 3, "calculations (calculate) are not supported"),
+        ([q("q calculate", "total")], 3, "calculations shown as questions (q calculate)"),
         (
             [q("select_one_from_file towns.csv", "town")],
             3,
@@ -228,7 +228,6 @@ def test_refused_types_name_the_feature_and_row(
         ("relevant", "sum(${first}) > 1", "sum() is not supported"),
         ("relevant", "/data/first[1] = 'a'", "XPath paths ('/') are not supported"),
         ("relevant", "${last-saved#first} = 'a'", "last saved answers"),
-        ("calculation", "1 + 1", "calculations are not supported"),
         ("trigger", "${first}", "triggers"),
         ("parameters", "randomize=true", "the parameters 'randomize=true' are not supported"),
         ("appearance", "search('towns')", "search() appearance"),
@@ -266,13 +265,14 @@ def test_references_to_refused_or_left_out_rows_are_explained(tmp_path: Path) ->
         [
             header,
             q("start", "start") + [""],
-            q("calculate", "total") + [""],
+            q("geopoint", "total") + [""],
             q("text", "late") + ["${start} != '' and ${total} > 1"],
         ],
     )
     problems = problems_of(path)
-    assert "survey sheet, row 3, column 'type': calculations (calculate) are not supported" in (
-        problems
+    assert (
+        "survey sheet, row 3, column 'type': location questions (geopoint) are not supported"
+        in (problems)
     )
     assert any("row 4" in p and "${start}, a metadata field (start)" in p for p in problems)
     assert any("row 4" in p and "${total}, the question in row 3" in p for p in problems)
@@ -1279,3 +1279,38 @@ def test_xpath_paths_to_a_question_are_read_as_its_name(
     assert definition["fields"][2]["relevant"] == read
     assert notices[0].startswith("survey sheet, row 4, column 'relevant': the XPath path '")
     assert check(read, {"a": "5", "b": "2"}.get)
+
+
+def test_a_calculation_is_read_with_its_renamed_references(tmp_path: Path) -> None:
+    header = [*SURVEY_HEADER, "calculation", "relevant"]
+    path = workbook(
+        tmp_path,
+        [
+            header,
+            [*q("integer", "Adults"), "", ""],
+            [*q("integer", "children"), "", ""],
+            ["calculate", "household", "", "", "${Adults} + ${children}", ""],
+            [
+                *q("note", "big", "Große Familie: ${household} Personen", "Big"),
+                "",
+                "${household} > 4",
+            ],
+        ],
+    )
+    definition, _notices = load_xlsform(path)
+    household = definition["fields"][2]
+    assert household["type"] == "calculate"
+    assert household["calculation"] == "${adults} + ${children}"
+    assert definition["fields"][3]["relevant"] == "${household} > 4"
+
+
+def test_a_calculation_may_read_only_questions_before_it(tmp_path: Path) -> None:
+    header = [*SURVEY_HEADER, "calculation"]
+    path = workbook(
+        tmp_path,
+        [header, ["calculate", "total", "", "", "${later} * 2"], [*q("integer", "later"), ""]],
+    )
+    assert problems_of(path) == [
+        "survey sheet, row 2 (field 'total'): 'calculation' refers to ${later}, which is not a "
+        "question before it"
+    ]

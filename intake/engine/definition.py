@@ -187,6 +187,11 @@ class FieldDef:
         return self.raw.get("relevant")
 
     @property
+    def calculation(self) -> str | None:
+        """A calculate field's expression over earlier answers."""
+        return self.raw.get("calculation")
+
+    @property
     def constraint(self) -> str | None:
         return self.raw.get("constraint")
 

@@ -97,6 +97,8 @@ class FieldType:
     decimal_comma: bool = False
     #: Expressions read a typed "31.12.2025" as the stored 2025-12-31.
     dotted_date: bool = False
+    #: Its value is computed from its `calculation` (from earlier answers), never typed.
+    calculated: bool = False
     #: The options partial's layout class ("inline", "scale"); None: by the number of options.
     layout: str | None = None
     #: The attributes of its one-line input (the "input" partial), in the order written.
@@ -124,6 +126,8 @@ class FieldType:
             keys |= {"min", "max"}
         if self.max_length is not None:
             keys.add("max_length")
+        if self.calculated:
+            keys.add("calculation")
         return frozenset(keys)
 
     def input_attributes(self, field_name: str, kiosk: bool = False) -> dict[str, str]:
@@ -346,6 +350,19 @@ FIELD_TYPES: Mapping[str, FieldType] = _types(
         needs_label=False,
         prefillable=True,
         identifying=True,
+    ),
+    FieldType(
+        # XLSForm's calculate row: a value made from earlier answers, stored like one.
+        "calculate",
+        stored="text",
+        xlsform=XLSFormType("calculate", imports=("calculate",)),
+        partial="calculate",
+        wtforms="text",
+        may_be_required=False,
+        may_be_sensitive=False,
+        constrainable=False,
+        needs_label=False,
+        calculated=True,
     ),
     FieldType(
         # A group with the field-list appearance: ODK Collect shows it on one screen.

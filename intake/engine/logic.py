@@ -15,7 +15,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from intake.engine.definition import FieldDef, FormDefinition
-from intake.engine.expressions import Value, check, parse, references, to_number
+from intake.engine.expressions import (
+    Value,
+    check,
+    evaluate,
+    parse,
+    references,
+    to_number,
+    to_string,
+)
 
 Answers = Mapping[str, list[str]]
 
@@ -71,6 +79,9 @@ def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
             relevant[fdef.name] = shown
             if not shown:
                 effective[fdef.name] = []
+            elif fdef.calculation:  # never what was posted: made from the answers before it
+                value = to_string(evaluate(parse(fdef.calculation), lookup))
+                effective[fdef.name] = [value] if value else []
     values = {
         name: vals
         for name, vals in effective.items()

@@ -66,6 +66,7 @@ FIELD_KEYS = {
     "choice_filter",
     "other",
     "report_languages",
+    "calculation",
 }
 #: `report_languages` on a choice field whose values are language codes: the PDF summary
 #: sets the languages volunteers offer against the languages newcomers speak, per district.
@@ -206,7 +207,28 @@ def _field(
     elif "min" in field or "max" in field:
         problems.append(f"{where}: only {_NUMBER_TYPES} fields have 'min' and 'max'")
     _max_length(field, out, kind, where, problems)
+    _calculation(field, out, kind, where, problems)
     return out
+
+
+def _calculation(
+    field: Mapping, out: dict[str, Any], kind: FieldType, where: str, problems: list[str]
+) -> None:
+    """A calculate field's expression; no other type has one."""
+    source = field.get("calculation")
+    if not kind.calculated:
+        if source is not None:
+            problems.append(f"{where}: only a calculate field has a 'calculation'")
+        return
+    if not isinstance(source, str) or not source.strip():
+        problems.append(f"{where}: a calculate field needs a 'calculation'")
+        return
+    try:
+        parse(source)
+    except ExpressionError as exc:
+        problems.append(f"{where}: 'calculation': {exc}")
+        return
+    out["calculation"] = source
 
 
 def _name(field: Mapping, where: str, seen: set[str], problems: list[str]) -> Any:
@@ -373,6 +395,20 @@ def _check_references(fields: list[dict[str, Any]], problems: list[str]) -> None
         f"{f['name']}_other" for f in fields if f.get("other")
     }
     names = [f["name"] for f in fields]
+    earlier: set[str] = set()
+    for f in fields:
+        source = f.get("calculation")
+        if isinstance(source, str):
+            for ref in sorted(references(parse(source)) - earlier):
+                problems.append(
+                    f"field '{f['name']}': 'calculation' refers to ${{{ref}}}, which is not "
+                    "a question before it"
+                )
+            if uses(parse(source), "cur") or uses(parse(source), "name"):
+                problems.append(f"field '{f['name']}': a 'calculation' reads answers as ${{name}}")
+        if FIELD_TYPES[f["type"]].answerable:
+            earlier.add(f["name"])
+            earlier |= {f"{f['name']}_other"} if f.get("other") else set()
     for f in fields:
         if f.get("other") and f"{f['name']}_other" in names:
             problems.append(

@@ -175,6 +175,15 @@
       }
       q.hidden = !show;
       hidden[name] = !show;
+      // A calculated value (a hidden input), made from the answers before it.
+      var calc = q.querySelector("[data-calculate]");
+      if (calc) {
+        var made = "";
+        if (show) {
+          try { made = toStr(evaluate(JSON.parse(calc.getAttribute("data-calculate")), lookup, "", null)); } catch (e) { made = ""; }
+        }
+        calc.value = made;
+      }
       var filter = q.getAttribute("data-choice-filter");
       if (filter) {
         var tree = JSON.parse(filter);

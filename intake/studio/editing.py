@@ -28,7 +28,10 @@ Definition = dict[str, Any]
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 #: The types the studio offers for a new question, in the order of its menu.
-STUDIO_TYPES = tuple(name for name in FIELD_TYPES if name != "page")
+#: (Calculations come from XLSForm files for now: the studio has no calculation editor.)
+STUDIO_TYPES = tuple(
+    name for name, kind in FIELD_TYPES.items() if name != "page" and not kind.calculated
+)
 #: A question's texts that may insert answers, besides its choices' labels.
 TEXT_KEYS = ("label", "hint", "constraint_message")
 #: Types a form may ask once (the place decides which district receives a response).

@@ -59,6 +59,7 @@ TYPE_NAMES = {
     "municipality": _l("Municipality (of the districts)"),
     "note": _l("Information text (no answer)"),
     "hidden": _l("Hidden value (from the link)"),
+    "calculate": _l("Calculated value (from a file)"),
     "page": _l("Page"),
 }
 

@@ -673,3 +673,50 @@ def test_the_grown_functions_agree_between_server_and_browser(live_server, brows
 
     agree_on()
     page.close()
+
+
+@pytest.mark.parametrize("scripts", [True, False], ids=["with-javascript", "without-javascript"])
+def test_a_calculation_in_the_browser_agrees_with_the_server(
+    app, live_server, browser, screenshots, scripts
+):
+    """With scripts the household's size appears as the numbers are typed and opens the
+    rooms question at five; without, the server shows the same after "Next"."""
+    from pathlib import Path
+
+    from intake.engine.definition import load_file
+    from intake.extensions import db
+    from intake.storage.forms import import_definition
+
+    with app.app_context():
+        import_definition(load_file(Path(__file__).parents[1] / "forms" / "household.yaml"))
+        db.session.commit()
+    context = browser.new_context(locale="ar", java_script_enabled=scripts)
+    page = context.new_page()
+    page.goto(f"{live_server}/f/haushalt?district=mainz-bingen&lang=ar")
+    page.fill("#adults", "2")
+    page.fill("#children", "3")
+    size = page.locator("[data-insert=size]").first
+    if scripts:
+        assert size.inner_text() == "5"
+        assert page.locator("#rooms").is_visible()  # 5 > 4
+        page.fill("#children", "1")
+        assert size.inner_text() == "3"
+        assert not page.locator("#rooms").is_visible()
+        page.fill("#children", "3")
+        page.fill("#rooms", "3")
+        page.screenshot(path=screenshots / "calculation-ar.png")
+    page.locator("button[value=next]").click()
+    page.wait_for_selector("#notes")
+    if not scripts:
+        page.locator("button[value=back]").click()  # the server has made the size now
+        page.wait_for_selector("#rooms")
+        assert page.locator("[data-insert=size]").first.inner_text() == "5"
+        page.fill("#rooms", "3")
+        page.locator("button[value=next]").click()
+        page.wait_for_selector("#notes")
+    assert page.locator("[data-insert=size]").inner_text() == "5"
+    page.locator("button[value=send]").click()
+    page.wait_for_selector(".reference")
+    [stored] = stored_answers(app)
+    assert (stored["size"], stored["rooms"]) == (["5"], ["3"])
+    context.close()

@@ -54,9 +54,8 @@ _REFUSED_BIND_TYPES = {
     "odk:rank": "ranking questions ({type}) are not supported",
 }
 _REFUSED_TYPES = {
-    "calculate": "calculations (calculate) are not supported",
-    "add calculate prompt": "calculations (calculate) are not supported",
-    "q calculate": "calculations (calculate) are not supported",
+    "add calculate prompt": "calculations shown as questions ({type}) are not supported",
+    "q calculate": "calculations shown as questions ({type}) are not supported",
     "range": "",  # handled separately: a simple range becomes an integer field
     "xml-external": "external data files ({type}) are not supported",
     "csv-external": "external data files ({type}) are not supported",

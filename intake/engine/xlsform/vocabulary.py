@@ -186,9 +186,9 @@ COLUMNS: tuple[Column, ...] = (
     Column(
         SURVEY,
         "calculation",
-        Use.REFUSED,
-        "calculations are not supported",
         pyxform=("bind", "calculate"),
+        cell=Cell.EXPRESSION,
+        export=Export.WHEN_SET,
     ),
     Column(SURVEY, "trigger", Use.REFUSED, "triggers (recalculating on change) are not supported"),
     _text(SURVEY, "guidance_hint", Use.LEFT_OUT, "guidance hints are not shown, left out"),
