@@ -829,3 +829,26 @@ fields:
     assert '<span lang="de" dir="ltr">Schlecht</span>' in html
     assert html.count('class="fallback-tag" lang="de">Deutsch</span>') == 2
     assert "Lieu de résidence" in html
+
+
+def test_calculations_that_feed_each_other_cannot_grow_without_end():
+    """Each calculation doubles the one before: 2**40 characters unbounded; each value
+    is cut to the longest answer, so a form author's chain costs what ten answers cost."""
+    from intake.engine import logic
+    from intake.engine.definition import FormDefinition
+    from intake.engine.validation import validate
+
+    fields = [{"name": "seed", "type": "text", "label": {"de": "Text"}}]
+    for number in range(40):
+        before = fields[-1]["name"]
+        fields.append(
+            {
+                "name": f"c{number}",
+                "type": "calculate",
+                "calculation": f"concat(${{{before}}}, ${{{before}}})",
+            }
+        )
+    raw = {"form": "lang", "default_language": "de", "languages": ["de"], "title": {"de": "L"}}
+    definition = FormDefinition(validate({**raw, "fields": fields}, "lang.yaml"))
+    state = logic.evaluate_state(definition, {"seed": ["ab" * 5000]})
+    assert len(state.values["c39"][0]) == logic.CALCULATED_MAX

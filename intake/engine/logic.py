@@ -61,6 +61,11 @@ class State:
         return expression_value(self.values.get(name, []), fdef)
 
 
+#: The longest calculated value (as the longest answer): calculations that concat each
+#: other's values cannot grow a text without end.
+CALCULATED_MAX = 10_000
+
+
 def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
     """Decide relevance in form order and keep only the answers of shown fields."""
     raw = {name: list(values) for name, values in answers.items()}
@@ -80,7 +85,7 @@ def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
             if not shown:
                 effective[fdef.name] = []
             elif fdef.calculation:  # never what was posted: made from the answers before it
-                value = to_string(evaluate(parse(fdef.calculation), lookup))
+                value = to_string(evaluate(parse(fdef.calculation), lookup))[:CALCULATED_MAX]
                 effective[fdef.name] = [value] if value else []
     values = {
         name: vals

@@ -181,6 +181,8 @@
         var made = "";
         if (show) {
           try { made = toStr(evaluate(JSON.parse(calc.getAttribute("data-calculate")), lookup, "", null)); } catch (e) { made = ""; }
+          // As the server: at most 10,000 characters (engine/logic.py CALCULATED_MAX).
+          if (made.length > 10000) made = Array.from(made).slice(0, 10000).join("");
         }
         calc.value = made;
       }
