@@ -14,16 +14,9 @@ from collections.abc import Mapping
 from flask import g
 from markupsafe import Markup, escape
 
-# The text between markers never holds "<" or ">" (the escaped text has none; only our
-# own tags do), so a tag never opens inside one and closes outside it.
-_BOTH = re.compile(r"(\*\*\*|___)(?=[^\s<>*_])([^\n<>*_]{1,500}?)(?<=[^\s<>*_])\1")
-_STRONG = re.compile(r"(\*\*|__)(?=[^\s<>*_])([^\n<>]{1,500}?)(?<=[^\s<>*_])\1")
-# A single marker only at a word's edge: "first_name" and "2*3*4" stay as they are.
-_EM = re.compile(r"(?<![\w*])([*_])(?=[^\s*_<>])([^\n*_<>]{1,500}?)(?<=[^\s*_<>])\1(?![\w*])")
+from intake.engine import texts
 
-
-#: "${name}" in a text: the answer to the question `name` goes there.
-_INSERTED = re.compile(r"\$\{([a-z][a-z0-9_]{0,62})\}")
+_BOTH, _STRONG, _EM, _INSERTED = texts.BOTH, texts.STRONG, texts.EM, texts.INSERTED
 #: Stands for an inserted answer while the markers are read (no marker, no "<" in it).
 _SLOT = re.compile("\ue000(\\d{1,4})\ue001")
 
@@ -60,8 +53,3 @@ def inline(text: str, answers: Mapping[str, str] | None = None) -> Markup:
 def current_answers() -> Mapping[str, str]:
     """The answers this request's page inserts into its texts (form_pages sets them)."""
     return g.get("inserted_answers") or {}
-
-
-def plain(text: str) -> str:
-    """`text` without the markers (page titles, PDFs, exports, emails)."""
-    return _EM.sub(r"\2", _STRONG.sub(r"\2", _BOTH.sub(r"\2", text)))

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake.markup import inline, plain
+from intake.engine.texts import plain
+from intake.markup import inline
 
 
 @pytest.mark.parametrize(
@@ -28,8 +29,9 @@ def test_markers_become_tags_around_escaped_text(text: str, html: str) -> None:
     assert inline(text) == html
 
 
-def test_plain_drops_the_markers() -> None:
+def test_plain_drops_the_markers_and_the_inserted_answers() -> None:
     assert plain("Ihr **jetziger** _Wohnort_") == "Ihr jetziger Wohnort"
+    assert plain("Wie alt ist ${kind_name}?") == "Wie alt ist …?"
 
 
 @given(st.text(alphabet="*_ ab<>&\n", max_size=60))
@@ -59,3 +61,21 @@ def test_an_inserted_answer_is_escaped_and_never_read_as_a_marker() -> None:
         '(<bdi class="inserted" data-insert="missing"></bdi>)'
     )
     assert inline("${Name} und ${1x}") == "${Name} und ${1x}"  # no question name: text
+
+
+def test_reports_and_exports_name_a_question_without_markers_or_placeholders() -> None:
+    from intake.engine.definition import FormDefinition
+    from intake.engine.validation import validate
+
+    raw = {
+        "form": "kurz",
+        "default_language": "de",
+        "languages": ["de"],
+        "title": {"de": "Kurz"},
+        "fields": [
+            {"name": "name", "type": "text", "label": {"de": "Name"}},
+            {"name": "alter", "type": "integer", "label": {"de": "Wie **alt** ist ${name}?"}},
+        ],
+    }
+    definition = FormDefinition(validate(raw, "kurz.yaml"))
+    assert definition.field("alter").report_label("de") == "Wie alt ist …?"

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from intake.engine import texts
 from intake.engine.fieldtypes import FIELD_TYPES, FieldType
 from intake.engine.validation import DefinitionError, validate
 
@@ -235,7 +236,7 @@ class FieldDef:
     def report_label(self, lang: str) -> str:
         """The question as a report or export names it, also for "please specify" texts."""
         text = pick(self.raw["label"], lang, self.default_language)
-        label = text.text if text else self.name
+        label = texts.plain(text.text) if text else self.name  # no **, no ${name} in a report
         if self.other_of is not None:
             other = self.gettext("Other")
             return f"{label} – {other}"
