@@ -105,15 +105,10 @@ def _insert_answers(form: PublicForm, state) -> None:
     """The answers the page's texts may insert ("Wie alt ist ${name}?"): as typed, the
     values of a choice as stored (as ODK inserts them), none of a hidden question; a
     calculated value as the server made it (also into its hidden input)."""
-    answers = {
-        name: " ".join(values)
-        for name, values in raw_answers(form).items()
-        if state.relevant.get(name, True)
-    }
+    answers = {name: " ".join(values) for name, values in state.values.items()}
     for fdef in form.definition.answer_fields:
         if fdef.calculation:
-            answers[fdef.name] = " ".join(state.values.get(fdef.name, []))
-            form[fdef.name].data = answers[fdef.name]
+            form[fdef.name].data = answers.get(fdef.name, "")
     g.inserted_answers = answers
 
 

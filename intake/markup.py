@@ -1,9 +1,8 @@
-"""The text formatting that form texts may carry, as XLSForm allows it in labels and
-hints: **bold** (or __bold__), *italic* (or _italic_) and ***both***.
+"""Form texts as HTML for the form's pages: **bold**, *italic*, ***both*** and inserted
+answers (${name}), the patterns of intake/engine/texts.py.
 
 Everything else stays text: the text is escaped first, and only the markers found in
-the escaped text become <strong> and <em> around it. The patterns are bounded and
-have no nested repetition, so no author's text can make them run long.
+the escaped text become <strong> and <em> around it; an answer is escaped too.
 """
 
 from __future__ import annotations
@@ -16,9 +15,10 @@ from markupsafe import Markup, escape
 
 from intake.engine import texts
 
-_BOTH, _STRONG, _EM, _INSERTED = texts.BOTH, texts.STRONG, texts.EM, texts.INSERTED
-#: Stands for an inserted answer while the markers are read (no marker, no "<" in it).
+#: Stands for an inserted answer while the markers are read (no marker, no "<" in it;
+#: private-use characters, taken out of the text first).
 _SLOT = re.compile("\ue000(\\d{1,4})\ue001")
+_SLOT_MARKS = str.maketrans("", "", "\ue000\ue001")
 
 
 def inline(text: str, answers: Mapping[str, str] | None = None) -> Markup:
@@ -32,18 +32,15 @@ def inline(text: str, answers: Mapping[str, str] | None = None) -> Markup:
         names.append(match.group(1))
         return f"\ue000{len(names) - 1}\ue001"
 
-    html = _INSERTED.sub(slot, str(escape(text)))
-    html = _BOTH.sub(r"<strong><em>\2</em></strong>", html)
-    html = _STRONG.sub(r"<strong>\2</strong>", html)
-    html = _EM.sub(r"<em>\2</em>", html)
+    html = texts.INSERTED.sub(slot, str(escape(text.translate(_SLOT_MARKS))))
+    html = texts.BOTH.sub(r"<strong><em>\2</em></strong>", html)
+    html = texts.STRONG.sub(r"<strong>\2</strong>", html)
+    html = texts.EM.sub(r"<em>\2</em>", html)
     if names:
         shown = answers or {}
 
         def answer(match: re.Match[str]) -> str:
-            index = int(match.group(1))
-            if index >= len(names):
-                return match.group()
-            name = names[index]
+            name = names[int(match.group(1))]
             return f'<bdi class="inserted" data-insert="{name}">{escape(shown.get(name, ""))}</bdi>'
 
         html = _SLOT.sub(answer, html)

@@ -241,12 +241,14 @@ def _walk(wtform: PublicForm, nav: str, switch: str | None) -> Outcome | None:
     if nav == "back":
         return Outcome("page", wtform, page=neighbour(wtform, current, -1))
     # "Send" on a page whose answers have just made a later page due (its button was
-    # made before them, and said "Send"): that page comes next, as after "Next".
-    later = nav == "send" and neighbour(wtform, current, +1) != current
-    if nav == "next" or later:
+    # made before them, and said "Send"): that page comes next, as after "Next". A send
+    # from the form's last page needs no look ahead.
+    if nav == "next" or (nav == "send" and current < len(pages) - 1):
+        following = neighbour(wtform, current, +1)
+        if nav == "send" and following == current:
+            return None
         if not validate_fields(wtform, pages[current].fields):
             return Outcome("invalid", wtform, page=current, errors=_errors(wtform))
-        following = neighbour(wtform, current, +1)
         if following != current:
             return Outcome("page", wtform, page=following)
     return None

@@ -12,6 +12,7 @@ import socket
 import time
 from collections.abc import Callable
 from email import policy
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -319,6 +320,17 @@ def stored_answers(app, reference: str | None = None) -> list[dict[str, list[str
                 answers.setdefault(answer.field, []).append(answer.value)
             out.append(answers)
         return out
+
+
+def install_form(app, filename: str) -> str:
+    """Import and publish one of the test forms in tests/forms; its address."""
+    from intake.engine.definition import load_file
+    from intake.storage.forms import import_definition
+
+    with app.app_context():
+        version, _created = import_definition(load_file(Path(__file__).parent / "forms" / filename))
+        db.session.commit()
+        return version.form.slug
 
 
 def response_count(app) -> int:

@@ -304,16 +304,11 @@ def test_not_ready_when_the_disk_is_full(app, small_disk, tmp_path):
     assert client.get("/readyz").status_code == 200
 
 
-def test_the_database_gone_at_send_gives_the_answers_back_to_send_again(app, client):
-    """The page was loaded, then the database went away before "send" (another instance
-    of the app, same secret, whose database does not answer). The person gets a page in
-    their language holding every answer and the same key; sending it once the database
-    is back stores the response once."""
+def without_database(app, client):
+    """A client of another instance of the app, same secret and the same session as
+    `client`, whose database does not answer (gone between two pages)."""
     from intake import create_app
-    from tests.conftest import NEWCOMER_ANSWERS_BK
 
-    page = client.get("/f/newcomer?lang=ar").get_data(as_text=True)
-    data = form_payload(page, dict(NEWCOMER_ANSWERS_BK, name="سمير <b>"))
     cut = create_app(
         {
             "TESTING": True,
@@ -324,6 +319,19 @@ def test_the_database_gone_at_send_gives_the_answers_back_to_send_again(app, cli
     )
     gone = cut.test_client()
     gone.set_cookie("session", client.get_cookie("session").value)
+    return gone
+
+
+def test_the_database_gone_at_send_gives_the_answers_back_to_send_again(app, client):
+    """The page was loaded, then the database went away before "send" (another instance
+    of the app, same secret, whose database does not answer). The person gets a page in
+    their language holding every answer and the same key; sending it once the database
+    is back stores the response once."""
+    from tests.conftest import NEWCOMER_ANSWERS_BK
+
+    page = client.get("/f/newcomer?lang=ar").get_data(as_text=True)
+    data = form_payload(page, dict(NEWCOMER_ANSWERS_BK, name="سمير <b>"))
+    gone = without_database(app, client)
     refused = gone.post("/f/newcomer?lang=ar", data=data)
     assert refused.status_code == 503
     assert refused.headers["Retry-After"] == "60"
@@ -349,20 +357,9 @@ def test_the_database_gone_under_a_logged_in_coordinator_gives_the_translated_50
     """Every page asks who is logged in; with the database away that question failed
     again while the 503 page was made, which gave a bare 500 to a coordinator who had
     the public form or the back office open."""
-    from intake import create_app
-
     create_user("mz@example.org", districts=("mainz-bingen",))
     auth.login("mz@example.org")
-    cut = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": app.config["SECRET_KEY"],
-            "DATABASE_URL": "postgresql+psycopg://intake@127.0.0.1:1/intake",
-            "SESSION_COOKIE_SECURE": False,
-        }
-    )
-    gone = cut.test_client()
-    gone.set_cookie("session", client.get_cookie("session").value)
+    gone = without_database(app, client)
     pages = (("/f/volunteer", "uk", "Тимчасово недоступно"), ("/admin/responses", "en", "Temp"))
     for page, lang, title in pages:
         response = gone.get(f"{page}?lang={lang}")

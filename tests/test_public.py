@@ -10,6 +10,7 @@ from tests.conftest import (
     VOLUNTEER_ANSWERS,
     form_payload,
     hidden,
+    install_form,
     response_count,
     stored_answers,
 )
@@ -285,15 +286,7 @@ def test_send_on_a_page_whose_answer_opens_a_later_page_shows_that_page(app, cli
     """Page 2 is only for people who say yes on page 1, so page 1 was made with "Send".
     Saying yes and pressing it (no script changed the button) shows page 2, with no
     error for its questions never seen; nothing is stored until page 2 is sent."""
-    from pathlib import Path
-
-    from intake.engine.definition import load_file
-    from intake.extensions import db
-    from intake.storage.forms import import_definition
-
-    with app.app_context():
-        import_definition(load_file(Path(__file__).parent / "forms" / "car_pages.yaml"))
-        db.session.commit()
+    install_form(app, "car_pages.yaml")
     url = "/f/fahrt?district=mainz-bingen"
     first = client.get(url).get_data(as_text=True)
     assert 'name="nav" value="send"' in first  # page 2 is not due yet
@@ -401,15 +394,7 @@ def test_a_text_may_insert_only_questions_that_exist():
 def test_a_calculated_value_is_made_by_the_server_whatever_was_posted(app, client):
     """size = adults + children: the server computes it from the answers (a posted value
     is ignored), inserts it into later texts, uses it in conditions and stores it."""
-    from pathlib import Path
-
-    from intake.engine.definition import load_file
-    from intake.extensions import db
-    from intake.storage.forms import import_definition
-
-    with app.app_context():
-        import_definition(load_file(Path(__file__).parent / "forms" / "household.yaml"))
-        db.session.commit()
+    install_form(app, "household.yaml")
     url = "/f/haushalt?district=mainz-bingen"
     first = client.get(url).get_data(as_text=True)
     answers = {"adults": "2", "children": "3", "size": "999", "rooms": "3", "nav": "next"}

@@ -670,6 +670,19 @@ def test_choice_problems_are_located(
     assert any(phrase in p for p in problems_of(path)), problems_of(path)
 
 
+def two_numbers_and_a_text(tmp_path: Path, relevant: str) -> Path:
+    """A workbook asking numbers a and b, then a text c shown when `relevant` holds."""
+    return workbook(
+        tmp_path,
+        [
+            [*SURVEY_HEADER, "relevant"],
+            [*q("integer", "a"), ""],
+            [*q("integer", "b"), ""],
+            [*q("text", "c"), relevant],
+        ],
+    )
+
+
 @pytest.mark.parametrize(
     "relevant",
     [
@@ -681,15 +694,7 @@ def test_choice_problems_are_located(
 )
 def test_and_or_before_a_bracket_are_operators_not_functions(tmp_path: Path, relevant) -> None:
     """XPath needs no space between "and"/"or" and a bracket; they are not function calls."""
-    path = workbook(
-        tmp_path,
-        [
-            [*SURVEY_HEADER, "relevant"],
-            [*q("integer", "a"), ""],
-            [*q("integer", "b"), ""],
-            [*q("text", "c"), relevant],
-        ],
-    )
+    path = two_numbers_and_a_text(tmp_path, relevant)
     definition, notices = load_xlsform(path)
     assert notices == []
     shown = definition["fields"][2]["relevant"]
@@ -1266,15 +1271,7 @@ def test_xpath_paths_to_a_question_are_read_as_its_name(
 ) -> None:
     """Names are unique in a form, so a path's last step names the question, as ${name}
     would; the note says how each path was read."""
-    path = workbook(
-        tmp_path,
-        [
-            [*SURVEY_HEADER, "relevant"],
-            [*q("integer", "a"), ""],
-            [*q("integer", "b"), ""],
-            [*q("text", "c"), relevant],
-        ],
-    )
+    path = two_numbers_and_a_text(tmp_path, relevant)
     definition, notices = load_xlsform(path)
     assert definition["fields"][2]["relevant"] == read
     assert notices[0].startswith("survey sheet, row 4, column 'relevant': the XPath path '")

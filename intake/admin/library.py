@@ -88,15 +88,14 @@ class UploadForm(FlaskForm):
     replaces = StringField(_l("The file is for"))
 
 
-def replaceable_forms() -> list[tuple[str, str]]:
-    """(address, title) of every form the user may give a new version, by title."""
-    rows = [(f, FormDefinition(v.definition)) for f, v, _d in all_published()]
-    rows += [(f, FormDefinition(v.definition)) for f, v in all_drafts().values()]
-    seen: dict[str, str] = {}
-    for form, definition in rows:
-        if may_manage(form) and form.slug not in seen:
-            seen[form.slug] = definition.title(definition.default_language).text
-    return sorted(seen.items(), key=lambda item: item[1].casefold())
+def replaceable_forms(forms: list[tuple[Form, FormDefinition]]) -> list[tuple[str, str]]:
+    """(address, title) of each of `forms` the user may give a new version, by title."""
+    titles = {
+        form.slug: definition.title(definition.default_language).text
+        for form, definition in forms
+        if may_manage(form)
+    }
+    return sorted(titles.items(), key=lambda item: item[1].casefold())
 
 
 class SettingsForm(FlaskForm):
@@ -156,7 +155,9 @@ def forms_list():
         may_manage=may_manage(),
         manages=may_manage,
         upload=UploadForm(),
-        replaceable=replaceable_forms(),
+        replaceable=replaceable_forms(
+            [(row[0], row[2]) for row in rows] + [(row[0], row[2]) for row in unpublished]
+        ),
     )
 
 

@@ -18,6 +18,9 @@ STRONG = re.compile(r"(\*\*|__)(?=[^\s<>*_])([^\n<>]{1,500}?)(?<=[^\s<>*_])\1")
 EM = re.compile(r"(?<![\w*])([*_])(?=[^\s*_<>])([^\n*_<>]{1,500}?)(?<=[^\s*_<>])\1(?![\w*])")
 #: "${name}" in a text: the answer to the question `name` goes there.
 INSERTED = re.compile(r"\$\{([a-z][a-z0-9_]{0,62})\}")
+#: Anything written like an inserted answer, a question's name or not (to check and to
+#: rename; bounded, as every pattern over an author's text).
+INSERTED_ANY = re.compile(r"\$\{([^}]{1,200})\}")
 
 
 def plain(text: str, inserted: str = "…") -> str:

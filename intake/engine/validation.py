@@ -21,13 +21,12 @@ from intake.engine.expressions import (
     uses,
 )
 from intake.engine.fieldtypes import FIELD_TYPES, FieldType, name_list
+from intake.engine.texts import INSERTED_ANY
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 LANG_RE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
-#: A text that inserts an answer: "Wie alt ist ${name}?" (XLSForm's syntax).
-INSERTED_RE = re.compile(r"\$\{([^}]{0,64})\}")
 #: The names of the inputs and link parameters a form page has of its own: a question
 #: with one of them would be overwritten by them (or overwrite them).
 RESERVED_NAMES = frozenset(
@@ -399,12 +398,13 @@ def _check_references(fields: list[dict[str, Any]], problems: list[str]) -> None
     for f in fields:
         source = f.get("calculation")
         if isinstance(source, str):
-            for ref in sorted(references(parse(source)) - earlier):
+            tree = parse(source)
+            for ref in sorted(references(tree) - earlier):
                 problems.append(
                     f"field '{f['name']}': 'calculation' refers to ${{{ref}}}, which is not "
                     "a question before it"
                 )
-            if uses(parse(source), "cur") or uses(parse(source), "name"):
+            if uses(tree, "cur") or uses(tree, "name"):
                 problems.append(f"field '{f['name']}': a 'calculation' reads answers as ${{name}}")
         if FIELD_TYPES[f["type"]].answerable:
             earlier.add(f["name"])
@@ -429,7 +429,7 @@ def _check_references(fields: list[dict[str, Any]], problems: list[str]) -> None
             if key != "constraint" and uses(tree, "cur"):
                 problems.append(f"field '{f['name']}': '.' (this answer) only works in constraint")
         for key, text in texts_of(f):
-            for ref in sorted(set(INSERTED_RE.findall(text)) - answerable):
+            for ref in sorted(set(INSERTED_ANY.findall(text)) - answerable):
                 problems.append(f"field '{f['name']}': '{key}' inserts ${{{ref}}}, no such field")
 
 

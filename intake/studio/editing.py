@@ -12,10 +12,10 @@ import re
 import unicodedata
 from typing import Any
 
+from intake.engine import texts
 from intake.engine.expressions import parse, references
 from intake.engine.fieldtypes import FIELD_TYPES
 from intake.engine.validation import (
-    INSERTED_RE,
     NAME_RE,
     RESERVED_NAMES,
     SLUG_RE,
@@ -165,7 +165,9 @@ def used_by(raw: Definition, name: str) -> list[str]:
     """The questions whose conditions, checks or texts read the question called `name`."""
     readers = []
     for item in raw["fields"]:
-        inserted = {ref for _key, text in texts_of(item) for ref in INSERTED_RE.findall(text)}
+        inserted = {
+            ref for _key, text in texts_of(item) for ref in texts.INSERTED_ANY.findall(text)
+        }
         if name in inserted:
             readers.append(item["name"])
             continue

@@ -17,7 +17,8 @@ from flask_babel import lazy_gettext as _l
 
 from intake.engine.definition import FieldDef
 from intake.engine.fieldtypes import FIELD_TYPES
-from intake.engine.validation import INSERTED_RE, RESERVED_NAMES, VALUE_RE
+from intake.engine.texts import INSERTED_ANY
+from intake.engine.validation import RESERVED_NAMES, VALUE_RE
 from intake.studio import editing
 from intake.studio.expressions import (
     NUMBER_RE,
@@ -187,7 +188,7 @@ def _inserted_answers(
     for name, value in data.items():
         if not name.startswith(_TEXT_INPUTS) or name.startswith(("choice_code_", "choice_remove_")):
             continue
-        for ref in sorted(set(INSERTED_RE.findall(value or "")) - known):
+        for ref in sorted(set(INSERTED_ANY.findall(value or "")) - known):
             errors.setdefault(name, []).append(
                 _(
                     "“${%(key)s}” would insert the answer to the question with the key "

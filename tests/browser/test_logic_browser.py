@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from intake.engine.expressions import evaluate, parse
 from tests.browser.conftest import ALL_TYPES
 from tests.browser.pages import FormPage
-from tests.conftest import response_count, stored_answers
+from tests.conftest import install_form, response_count, stored_answers
 
 TABLET = {"width": 1024, "height": 768}
 ERROR_COLOR = "rgb(176, 0, 32)"  # --error in intake.css
@@ -551,15 +551,7 @@ def test_an_answer_that_opens_a_later_page_makes_send_next(app, live_server, bro
     """Page 2 is due only after "yes": with scripts the button turns from "Send" to "Next"
     and back as the answer changes; without, "Send" shows page 2 all the same, with no
     error for questions never seen. Stored once, after page 2."""
-    from pathlib import Path
-
-    from intake.engine.definition import load_file
-    from intake.extensions import db
-    from intake.storage.forms import import_definition
-
-    with app.app_context():
-        import_definition(load_file(Path(__file__).parents[1] / "forms" / "car_pages.yaml"))
-        db.session.commit()
+    install_form(app, "car_pages.yaml")
     context = browser.new_context(locale="de-DE", java_script_enabled=scripts)
     page = context.new_page()
     page.goto(f"{live_server}/f/fahrt?district=mainz-bingen")
@@ -590,15 +582,7 @@ def test_texts_insert_answers_in_the_browser_as_on_the_server(
     """On the same page the browser fills a typed name into the texts at once (escaped,
     as text); on the next page, and without scripts, the server has put it in: both show
     the same."""
-    from pathlib import Path
-
-    from intake.engine.definition import load_file
-    from intake.extensions import db
-    from intake.storage.forms import import_definition
-
-    with app.app_context():
-        import_definition(load_file(Path(__file__).parents[1] / "forms" / "inserted.yaml"))
-        db.session.commit()
+    install_form(app, "inserted.yaml")
     context = browser.new_context(locale="ar", java_script_enabled=scripts)
     page = context.new_page()
     page.goto(f"{live_server}/f/eingesetzt?district=mainz-bingen&lang=ar")
@@ -681,15 +665,7 @@ def test_a_calculation_in_the_browser_agrees_with_the_server(
 ):
     """With scripts the household's size appears as the numbers are typed and opens the
     rooms question at five; without, the server shows the same after "Next"."""
-    from pathlib import Path
-
-    from intake.engine.definition import load_file
-    from intake.extensions import db
-    from intake.storage.forms import import_definition
-
-    with app.app_context():
-        import_definition(load_file(Path(__file__).parents[1] / "forms" / "household.yaml"))
-        db.session.commit()
+    install_form(app, "household.yaml")
     context = browser.new_context(locale="ar", java_script_enabled=scripts)
     page = context.new_page()
     page.goto(f"{live_server}/f/haushalt?district=mainz-bingen&lang=ar")

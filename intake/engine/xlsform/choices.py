@@ -20,7 +20,7 @@ _MEDIA_REASON = vocabulary.reason(vocabulary.CHOICE_COLUMNS["media"])
 
 def read_choices(sheet: Sheet | None, report: Report, duplicates: bool = False) -> ChoiceLists:
     """Read every choice list of the (classified) choices sheet; `duplicates`: the
-    settings allow a value twice in a list (the later rows are left out, with a note)."""
+    settings allow a value twice in a list (see _duplicate)."""
     lists: ChoiceLists = {}
     if sheet is None:
         return lists
@@ -46,9 +46,10 @@ def read_choices(sheet: Sheet | None, report: Report, duplicates: bool = False) 
             choice["label"] = label
         if data:
             choice["data"] = data
-        earlier = next((c for _n, c in lists.get(list_name, []) if c["value"] == name), None)
-        if earlier is not None:  # allowed twice by the settings (_value_fits said so)
-            _duplicate(earlier, choice, list_name, seen[(list_name, name)], where, report)
+        first = seen[(list_name, name)]
+        if first != number:  # allowed twice by the settings (_value_fits said so)
+            earlier = next(c for n, c in lists[list_name] if n == first)
+            _duplicate(earlier, choice, list_name, first, where, report)
             continue
         lists.setdefault(list_name, []).append((number, choice))
     for header in sorted(media_used):

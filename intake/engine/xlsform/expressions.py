@@ -12,6 +12,7 @@ from lark.exceptions import LarkError  # lark comes with pyxform and backs its l
 from pyxform.parsing.expression import parse_expression
 from pyxform.parsing.sheet_headers import clean_text_values
 
+from intake.engine.texts import INSERTED_ANY
 from intake.engine.xlsform.report import Report
 
 #: Functions of docs/form-definitions.md "Expressions"; the parser in validation.validate
@@ -62,9 +63,6 @@ _FUNCTION_REASONS = {
 
 #: XPath's operators spelled as words: followed by "(" they are not function calls.
 _OPERATOR_WORDS = frozenset({"and", "or", "div", "mod"})
-
-#: A text that inserts an answer, "${name}": shown literally here, so refused.
-INSERTED_ANSWER_RE = re.compile(r"\$\{[^}]*\}")
 
 
 def check_expression(text: str, where: str, report: Report) -> str:
@@ -164,12 +162,12 @@ def rename_in_text(
     """Rewrite the ${old} a text inserts to ${new}; explain rows that were left out."""
 
     def one(match: re.Match[str]) -> str:
-        name = match.group()[2:-1]
+        name = match.group(1)
         if name in dropped and name not in renamed:
             report.add(where, f"inserts ${{{name}}}, {dropped[name]}")
         return "${" + renamed.get(name, name) + "}"
 
-    return INSERTED_ANSWER_RE.sub(one, text)
+    return INSERTED_ANY.sub(one, text)
 
 
 def rename_references(

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from pyxform.parsing.sheet_headers import to_snake_case
 
+from intake.engine.texts import INSERTED_ANY
 from intake.engine.validation import SLUG_RE
 from intake.engine.xlsform import vocabulary
-from intake.engine.xlsform.expressions import INSERTED_ANSWER_RE
 from intake.engine.xlsform.languages import language_code
 from intake.engine.xlsform.report import Report
 from intake.engine.xlsform.vocabulary import Languages, Use
@@ -49,7 +49,7 @@ def read_settings(sheet: Sheet | None, path: Path, report: Report) -> Settings:
     given = values.get("form_id", "")
     slug = _slug(given, path, where, report)
     title = values.get("form_title") or given or path.stem
-    if INSERTED_ANSWER_RE.search(title):
+    if INSERTED_ANY.search(title):
         report.add(f"{where}, column 'form_title'", "the title cannot insert answers (${...})")
     return Settings(
         slug=slug,
