@@ -23,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.load(app, test_config)
 
     from intake import cli, errors, i18n, logs, markup, routes, security, throttle
+    from intake.engine import texts
     from intake.extensions import csrf, db, limiter, login_manager, migrate
     from intake.reports import pdf
     from intake.storage import cache, engine_events
@@ -41,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     pdf.init_app(app)
     app.add_template_filter(markup.inline, "inline_markup")  # **bold**, ${name} in form texts
+    app.add_template_filter(texts.plain, "plain_text")  # a form text without its markers
     app.jinja_env.globals["inserted_answers"] = markup.current_answers
     proxies = int(app.config["PROXY_COUNT"])
     if proxies:

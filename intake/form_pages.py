@@ -40,6 +40,18 @@ class QuestionView:
     choices: list[ChoiceView] = field(default_factory=list)
     #: A calculate field's expression, for the browser.
     calculation_json: str | None = None
+    #: A repeat's entries (each with its questions), up to its `max_count`.
+    entries: list[EntryView] = field(default_factory=list)
+    #: A repeat's number of entries now (the later entries wait, hidden, to be added).
+    count: int = 0
+
+
+@dataclass
+class EntryView:
+    """One entry of a repeat: its number (from 1) and its questions."""
+
+    number: int
+    questions: list[QuestionView]
 
 
 @dataclass
@@ -57,6 +69,13 @@ class PageView:
     #: browser, which then makes "Send" a "Next" (the server walks on all the same).
     later_json: str | None = None
 
+    def every_question(self):
+        """The page's questions, with each entry's questions after its repeat."""
+        for q in self.questions:
+            yield q
+            for entry in q.entries:
+                yield from entry.questions
+
 
 def page_view(form: PublicForm, index: int, every_page: bool = False) -> PageView:
     """Build the view of page `index` from the answers in `form`; `every_page` (the
@@ -70,17 +89,20 @@ def page_view(form: PublicForm, index: int, every_page: bool = False) -> PageVie
         index = next((i for i in shown if i > index), shown[-1])
     page = pages[index]
     here = {f.name for f in page.fields}
-    questions = [
-        _question(fdef, form, state, here)
-        for fdef in page.fields
-        # Hidden because of answers on other pages: the server knows, so leave it out.
-        if every_page
-        or state.relevant.get(fdef.name, True)
-        or logic.depends_on(fdef.relevant, here)
-    ]
+    questions = _grouped(
+        [
+            _question(fdef, form, state, here)
+            for fdef in page.fields
+            # Hidden because of answers on other pages: the server knows, so leave it out.
+            if every_page
+            or state.relevant.get(fdef.name, True)
+            or logic.depends_on(fdef.relevant, here)
+        ],
+        state,
+    )
     carried = [
         (name, value)
-        for fdef in definition.answer_fields
+        for fdef in definition.answer_inputs
         if fdef.name not in here
         for name, value in ((fdef.name, v) for v in state.values.get(fdef.name, []))
     ]
@@ -106,7 +128,7 @@ def _insert_answers(form: PublicForm, state) -> None:
     values of a choice as stored (as ODK inserts them), none of a hidden question; a
     calculated value as the server made it (also into its hidden input)."""
     answers = {name: " ".join(values) for name, values in state.values.items()}
-    for fdef in form.definition.answer_fields:
+    for fdef in form.definition.answer_inputs:
         if fdef.calculation:
             form[fdef.name].data = answers.get(fdef.name, "")
     g.inserted_answers = answers
@@ -122,7 +144,7 @@ def whole_view(form: PublicForm) -> PageView:
     state = logic.evaluate_state(definition, raw_answers(form))
     _insert_answers(form, state)
     pages = definition.pages()
-    here = {f.name for f in definition.fields}
+    here = {f.name for f in definition.inputs}
     questions = []
     for page in pages:
         for fdef in page.fields:
@@ -138,11 +160,30 @@ def whole_view(form: PublicForm) -> PageView:
         page=pages[0],
         number=1,
         total=1,
-        questions=questions,
+        questions=_grouped(questions, state),
         carried=[],
         first=True,
         last=True,
     )
+
+
+def _grouped(questions: list[QuestionView], state: logic.State) -> list[QuestionView]:
+    """The page's questions, each entry's questions inside its repeat's view."""
+    out: list[QuestionView] = []
+    repeat: QuestionView | None = None
+    for view in questions:
+        fdef = view.fdef
+        if fdef.kind.repeat:
+            repeat = view
+            repeat.count = logic.entry_count(fdef, state.lookup(fdef.name))
+            out.append(view)
+        elif fdef.entry is not None and repeat is not None and fdef.repeat == repeat.fdef.name:
+            if not repeat.entries or repeat.entries[-1].number != fdef.entry:
+                repeat.entries.append(EntryView(fdef.entry, []))
+            repeat.entries[-1].questions.append(view)
+        else:
+            out.append(view)
+    return out
 
 
 def _question(fdef: FieldDef, form: PublicForm, state: logic.State, here: set[str]):
@@ -195,6 +236,37 @@ def first_page_with_errors(form: PublicForm) -> int | None:
             if fdef.answerable and form[fdef.name].errors:
                 return page.index
     return None
+
+
+def repeat_step(form: PublicForm, nav: str) -> bool:
+    """Add an entry to a repeat ("add:<repeat>") or remove one ("remove:<repeat>:<n>"),
+    as the buttons do without JavaScript; False when `nav` is neither (or names no
+    repeat or entry of this form). The later entries move up into a removed one's place."""
+    parts = nav.split(":")
+    fdef = form.definition.field(parts[1]) if len(parts) in (2, 3) else None
+    if fdef is None or not fdef.kind.repeat or fdef.entry is not None:
+        return False
+    state = logic.evaluate_state(form.definition, raw_answers(form))
+    count = logic.entry_count(fdef, state.lookup(fdef.name))
+    if parts[0] == "add" and len(parts) == 2:
+        form[fdef.name].data = str(min(fdef.counts[1], count + 1))
+        return True
+    if parts[0] != "remove" or len(parts) != 3 or not parts[2].isascii():
+        return False
+    if not parts[2].isdigit() or not 1 <= int(parts[2]) <= count:
+        return False
+    if count <= fdef.counts[0]:
+        return True  # as few as the repeat needs: the page offers no remove button
+    entries = form.definition.entries(fdef.name)
+    for k in range(int(parts[2]), count):
+        for here, later in zip(entries[k - 1], entries[k], strict=True):
+            if here.answerable:
+                form[here.name].data = form[later.name].data
+    for gone in entries[count - 1]:
+        if gone.answerable:
+            form[gone.name].data = None
+    form[fdef.name].data = str(count - 1)
+    return True
 
 
 def neighbour(form: PublicForm, index: int, step: int) -> int:

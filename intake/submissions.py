@@ -30,7 +30,7 @@ from sqlalchemy import exc as sa_exc
 from intake import throttle
 from intake.engine.definition import FormDefinition
 from intake.extensions import db
-from intake.form_pages import first_page_with_errors, neighbour
+from intake.form_pages import first_page_with_errors, neighbour, repeat_step
 from intake.storage import districts as district_store
 from intake.storage.cache import DistrictFacts, VersionFacts
 from intake.storage.models import District, Event, FormVersion, Response
@@ -199,11 +199,15 @@ def _take(target, wtform, lang, nav, switch, client, key_ok: bool = True) -> Out
     if target.closed:
         return Outcome("closed", wtform, closed=target.closed)
     last = len(target.definition.pages()) - 1
+    if nav.startswith(("add:", "remove:")) and target.definition.repeats:
+        # An entry added or removed without JavaScript: the same page again, unchecked.
+        repeat_step(wtform, nav)
+        return Outcome("page", wtform, page=page_index(wtform.page.data, last + 1))
     if target.multi_page:
         walked = _walk(wtform, nav, switch)
         if walked is not None:
             return walked
-    if not validate_fields(wtform, target.definition.answer_fields) or not key_ok:
+    if not validate_fields(wtform, target.definition.answer_inputs) or not key_ok:
         return _invalid(wtform)
     answers = clean_answers(wtform)
     if target.replaces is not None:

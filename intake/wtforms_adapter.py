@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import _FlaskFormCSRF  # the class FlaskForm.Meta uses
@@ -161,7 +161,7 @@ def _form_class(definition: FormDefinition, lang: str, municipalities) -> type[P
     classes = _CLASSES.setdefault(definition, {})
     form_class = classes.get(key)
     if form_class is None:
-        attrs = {f.name: _make_field(f, lang, municipalities) for f in definition.answer_fields}
+        attrs = {f.name: _make_field(f, lang, municipalities) for f in definition.answer_inputs}
         name = f"Form_{definition.slug.replace('-', '_')}"
         form_class = classes[key] = type(name, (PublicForm,), attrs)
     return form_class
@@ -256,6 +256,24 @@ def _yes_no(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
     )
 
 
+def _count(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    """A repeat's number of entries: a hidden input the add and remove buttons change
+    (intake.submissions without JavaScript, intake-logic.js with it)."""
+    low, high = fdef.counts
+    return StringField(
+        label,
+        default=str(initial_entries(fdef)),
+        validators=[EntryCount(low, high)],
+        filters=[_strip],
+    )
+
+
+def initial_entries(fdef: FieldDef) -> int:
+    """The entries a repeat shows at first: as many as it needs (`min_count`); with none
+    needed, its add button alone (nobody has to remove an entry they never wanted)."""
+    return fdef.counts[0]
+
+
 def _consent(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
     # A ticked box is stored as "yes" (raw_answers); unticked, the question is unanswered.
     return BooleanField(label, validators=[Optional()], false_values=("", "false", "no"))
@@ -275,6 +293,7 @@ FACTORIES: dict[str, Factory] = {
     "choices": _multiple,
     "yes_no": _yes_no,
     "consent": _consent,
+    "count": _count,
 }
 
 
@@ -331,7 +350,7 @@ def raw_answers(form: PublicForm) -> dict[str, list[str]]:
     A longer answer is refused by its own format check (MaxLength, OneOf) anyway.
     """
     out: dict[str, list[str]] = {}
-    for fdef in form.definition.answer_fields:
+    for fdef in form.definition.answer_inputs:
         field = form[fdef.name]
         data = field.data
         if isinstance(field, BooleanField):
@@ -362,7 +381,7 @@ def validate_fields(form: PublicForm, fields: Iterable[FieldDef]) -> bool:
     state = logic.evaluate_state(form.definition, raw_answers(form))
     form.logic_state = state  # clean_answers reads the same state
     ok = True
-    for fdef in form.definition.answer_fields:
+    for fdef in form.definition.answer_inputs:
         field = form[fdef.name]
         if fdef.name not in checking or not state.relevant.get(fdef.name, True):
             field.errors = []
@@ -421,7 +440,7 @@ def clean_answers(form: PublicForm) -> dict[str, list[str]]:
     """
     state = form.logic_state or logic.evaluate_state(form.definition, raw_answers(form))
     answers: dict[str, list[str]] = {}
-    for fdef in form.definition.answer_fields:
+    for fdef in form.definition.answer_inputs:
         if fdef.name not in state.values:
             continue
         field = form[fdef.name]
@@ -547,6 +566,35 @@ class Date:
         if parsed is None or not (1900 <= parsed.year <= 2100):
             raise ValidationError(_("Please enter a date like 31.12.2026."))
         field.clean = parsed.isoformat()
+
+
+class EntryCount:
+    """A repeat's number of entries: within its counts (the page offers no more, a
+    tampered number gets a message); stored as the whole number."""
+
+    def __init__(self, minimum: int, maximum: int):
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def __call__(self, form: Any, field: Field) -> None:
+        text = field.data or "0"
+        if not re.fullmatch(r"[0-9]{1,3}", text) or int(text) > self.maximum:
+            raise ValidationError(
+                ngettext(
+                    "Please add at most %(num)d entry.",
+                    "Please add at most %(num)d entries.",
+                    self.maximum,
+                )
+            )
+        if int(text) < self.minimum:
+            raise ValidationError(
+                ngettext(
+                    "Please add at least %(num)d entry.",
+                    "Please add at least %(num)d entries.",
+                    self.minimum,
+                )
+            )
+        field.clean = str(int(text))
 
 
 class OneOf:

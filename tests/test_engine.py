@@ -237,6 +237,7 @@ STORED = {
     "course": ["b1"],
     "interpreter": ["yes"],
     "interpreter_language": ["Arabisch"],
+    "contacts": ["0"],  # a repeat with no entries added: asked, and none
     "comments": ["Ich kann vormittags.\nAm liebsten dienstags."],
     "consent": ["yes"],
 }

@@ -46,7 +46,13 @@ def _field_with(name: str, key: str | None = None) -> dict:
         field["choices"] = [{"value": "a", "label": {"de": "A"}}]
     if FIELD_TYPES[name].calculated:
         field["calculation"] = "1 + 1"
+    entry = [{"name": "entry_q", "type": "text", "label": {"de": "Eintrag"}}]
+    if FIELD_TYPES[name].repeat:
+        field["fields"] = entry
     values = {
+        "fields": entry,
+        "min_count": 0,
+        "max_count": 3,
         "choices": [{"value": "a", "label": {"de": "A"}}],
         "choice_filter": "true()",
         "appearance": (FIELD_TYPES[name].appearances or (("radio", ""),))[0][0],

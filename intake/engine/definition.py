@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from intake.engine import texts
+from intake.engine import repeats, texts
 from intake.engine.fieldtypes import FIELD_TYPES, FieldType
 from intake.engine.validation import DefinitionError, validate
 
@@ -130,6 +130,12 @@ class FieldDef:
     other_of: str | None = None
     #: Translates the texts the engine adds ("Other", "Yes"); the app passes its gettext.
     gettext: Callable[[str], str] = field(default=_untranslated, repr=False, compare=False)
+    #: The repeat this question is in, if any (intake.engine.repeats).
+    repeat: str | None = None
+    #: On a page: the entry (from 1) this question of a repeat is asked for, and the
+    #: question's own name ("age" of "age-2").
+    entry: int | None = None
+    base: str | None = None
 
     @property
     def name(self) -> str:
@@ -208,6 +214,17 @@ class FieldDef:
     @property
     def other(self) -> bool:
         return bool(self.raw.get("other"))
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """(`min_count`, `max_count`) of a repeat: how many entries it may have."""
+        return self.raw.get("min_count", 0), self.raw.get("max_count", repeats.DEFAULT_MAX_COUNT)
+
+    @property
+    def stored_name(self) -> str:
+        """The name its answers are stored under: a repeat's question keeps its own name
+        for every entry (the entry's number is stored beside it)."""
+        return self.base or self.name
 
     @property
     def answerable(self) -> bool:
@@ -308,13 +325,56 @@ class FormDefinition:
     def __init__(self, raw: Mapping[str, Any], gettext: Callable[[str], str] = _untranslated):
         self.raw = raw
         default = raw["default_language"]
+        #: What is asked and stored, in order: a repeat's questions follow it (once).
         self.fields: list[FieldDef] = []
+        #: What the pages ask: a repeat's questions once per entry (intake.engine.repeats).
+        self.inputs: list[FieldDef] = []
+        inside = repeats.names_inside(raw["fields"])
+        repeated = frozenset(name for name, repeat in inside.items() if name != repeat)
         for item in raw["fields"]:
             fdef = FieldDef(item, default, gettext=gettext)
-            self.fields.append(fdef)
-            if fdef.other:
-                self.fields.append(_other_field(fdef))
-        self._by_name = {f.name: f for f in self.fields}
+            self.fields.extend(_with_other(fdef))
+            if repeated:  # outside a repeat, a question inside one reads its first entry
+                item = repeats.rewritten(
+                    item,
+                    lambda source: repeats.outside(source, repeated),
+                    lambda text: repeats.text_outside(text, repeated),
+                )
+                fdef = FieldDef(item, default, gettext=gettext)
+            self.inputs.extend(_with_other(fdef))
+            if fdef.kind.repeat:
+                self._add_repeat(fdef, gettext)
+        self._by_name = {f.name: f for f in self.inputs} | {f.name: f for f in self.fields}
+
+    def _add_repeat(self, repeat: FieldDef, gettext: Callable[[str], str]) -> None:
+        """A repeat's questions: once as stored, once per entry for the pages."""
+        default = repeat.default_language
+        children = repeat.raw["fields"]
+        for child in children:
+            cdef = FieldDef(child, default, gettext=gettext, repeat=repeat.name)
+            self.fields.extend(_with_other(cdef))
+        siblings = frozenset(repeats.names_inside([repeat.raw])) - {repeat.name}
+        for entry in range(1, repeat.counts[1] + 1):
+            for child in children:
+                item = repeats.rewritten(
+                    child,
+                    lambda source, e=entry: repeats.in_entry(source, siblings, e),
+                    lambda text, e=entry: repeats.text_in_entry(text, siblings, e),
+                )
+                item["name"] = repeats.instance_name(child["name"], entry)
+                shown = f"${{{repeat.name}}} >= {entry}"
+                item["relevant"] = (
+                    f"({shown}) and ({item['relevant']})" if "relevant" in item else shown
+                )
+                instance = FieldDef(
+                    item,
+                    default,
+                    gettext=gettext,
+                    repeat=repeat.name,
+                    entry=entry,
+                    base=child["name"],
+                )
+                self.inputs.extend(_with_other(instance))
 
     @property
     def slug(self) -> str:
@@ -340,8 +400,41 @@ class FormDefinition:
 
     @functools.cached_property
     def answer_fields(self) -> list[FieldDef]:
-        """Fields that take an answer, in order (a definition never changes: read once)."""
+        """Fields that take an answer, in order (a definition never changes: read once);
+        a repeat's questions once, after the repeat."""
         return [f for f in self.fields if f.answerable]
+
+    @functools.cached_property
+    def answer_inputs(self) -> list[FieldDef]:
+        """The answers the pages ask for, in order: a repeat's questions once per entry."""
+        return [f for f in self.inputs if f.answerable]
+
+    @functools.cached_property
+    def repeats(self) -> list[FieldDef]:
+        """The form's repeats, in order."""
+        return [f for f in self.fields if f.kind.repeat]
+
+    def entries(self, repeat: str) -> list[list[FieldDef]]:
+        """The questions of each entry of `repeat` as the pages ask them (entry 1 first)."""
+        entries: dict[int, list[FieldDef]] = {}
+        for f in self.inputs:
+            if f.repeat == repeat and f.entry is not None:
+                entries.setdefault(f.entry, []).append(f)
+        return [entries[k] for k in sorted(entries)]
+
+    @functools.cached_property
+    def repeats_json(self) -> str:
+        """For the browser (intake-logic.js): each repeat's and each of its questions'
+        name -> [the repeat, its max_count], so count() and sum() read every entry."""
+        out = {}
+        for repeat in self.repeats:
+            for name in [repeat.name] + [f.name for f in self.children(repeat.name)]:
+                out[name] = [repeat.name, repeat.counts[1]]
+        return json.dumps(out, separators=(",", ":"))
+
+    def children(self, repeat: str) -> list[FieldDef]:
+        """The questions of `repeat` as stored (once each)."""
+        return [f for f in self.fields if f.repeat == repeat]
 
     def pages(self) -> list[Page]:
         """The form's pages; a form without `page` fields is one page."""
@@ -352,7 +445,7 @@ class FormDefinition:
         pages: list[Page] = []
         title: FieldDef | None = None
         current: list[FieldDef] = []
-        for fdef in self.fields:
+        for fdef in self.inputs:
             if fdef.kind.page_break:
                 if current or title is not None:
                     pages.append(Page(len(pages), title, current))
@@ -397,7 +490,7 @@ class FormDefinition:
         return pick(privacy.get("notice") or {}, lang, self.default_language)
 
     def field(self, name: str) -> FieldDef | None:
-        """The field called `name`, if the form has one."""
+        """The field called `name` (or one entry's question, "age-2"), if the form has one."""
         return self._by_name.get(name)
 
     @property
@@ -406,10 +499,19 @@ class FormDefinition:
         return next((f for f in self.fields if f.kind.place), None)
 
 
+def _with_other(fdef: FieldDef) -> list[FieldDef]:
+    """The field, and the "please specify" question `other: true` adds after it."""
+    return [fdef, _other_field(fdef)] if fdef.other else [fdef]
+
+
 def _other_field(choice_field: FieldDef) -> FieldDef:
     """The "please specify" text question that `other: true` adds after a choice field."""
+    base = choice_field.base or choice_field.name
+    name = f"{base}_other"
+    if choice_field.entry is not None:
+        name = repeats.instance_name(name, choice_field.entry)
     raw = {
-        "name": f"{choice_field.name}_other",
+        "name": name,
         "type": "text",
         "required": True,
         "personal": False,
@@ -424,5 +526,11 @@ def _other_field(choice_field: FieldDef) -> FieldDef:
         # What someone writes under "other" about their health is as sensitive as the choice.
         raw["sensitive"] = True
     return FieldDef(
-        raw, choice_field.default_language, other_of=choice_field.name, gettext=choice_field.gettext
+        raw,
+        choice_field.default_language,
+        other_of=choice_field.name,
+        gettext=choice_field.gettext,
+        repeat=choice_field.repeat,
+        entry=choice_field.entry,
+        base=f"{base}_other" if choice_field.entry is not None else None,
     )

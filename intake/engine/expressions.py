@@ -8,11 +8,17 @@ written twice, and tests run both on the same cases.
 
 Tree nodes:
     ["num", 1.5]  ["str", "x"]  ["bool", true]  ["ref", "field"]  ["cur"]  ["name", "col"]
+    ["parent"] (`..`, only as the argument of position())
     ["or", a, b]  ["and", a, b]  ["cmp", op, a, b]  ["arith", op, a, b]  ["neg", a]
     ["call", "function-name", [args...]]
 
 Values are strings, numbers (float) or booleans, as in XPath 1.0. An unanswered field
 is the empty string; a multiple-choice answer is its values separated by spaces.
+
+A question inside a repeat has an answer per entry. count(), sum(), min(), max() and
+indexed-repeat() given such a question (or the repeat itself) read every entry's
+answer through `lookup_all`; intake.engine.repeats rewrites every other reference to
+one entry's instance ("${age}" in the third entry reads "${age-3}").
 """
 
 from __future__ import annotations
@@ -53,7 +59,13 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "round": (1, 2),
     "min": (1, 20),
     "max": (1, 20),
+    "count": (1, 1),
+    "sum": (1, 1),
+    "position": (1, 1),
+    "indexed-repeat": (3, 3),
 }
+#: The functions that read every entry of a repeat when given one of its questions.
+AGGREGATES = ("count", "sum", "min", "max", "indexed-repeat")
 
 MAX_LENGTH = 1000
 #: Deepest nesting of parentheses, calls and signs the parser accepts, and deepest tree:
@@ -75,6 +87,7 @@ _TOKEN = re.compile(
   | (?P<num>\d+(?:\.\d+)?|\.\d+)
   | (?P<str>'[^']*'|"[^"]*")
   | (?P<op><=|>=|!=|=|<|>|\+|-|\*|\(|\)|,)
+  | (?P<parent>\.\.)
   | (?P<cur>\.)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*)
     """,
@@ -227,6 +240,8 @@ class _Parser:
             return ["ref", token.text]
         if token.kind == "cur":
             return ["cur"]
+        if token.kind == "parent":
+            return ["parent"]
         if token.kind == "op" and token.text == "(":
             self.nested(token)
             node = self.or_expr()
@@ -262,6 +277,8 @@ class _Parser:
             return ["bool", True]
         if name.text == "false":
             return ["bool", False]
+        if name.text == "position" and args != [["parent"]]:
+            raise ExpressionError(f"position() takes '..' at position {name.pos + 1}")
         return ["call", name.text, args]
 
 
@@ -270,6 +287,9 @@ def _parse_cached(source: str) -> tuple:
     tree = _Parser(source).parse()
     if _depth(tree) > MAX_DEPTH:
         raise ExpressionError("the expression is nested too deeply")
+    nodes = list(walk(tree))
+    if nodes.count(["parent"]) > sum(1 for n in nodes if n[:2] == ["call", "position"]):
+        raise ExpressionError("'..' only works in position(..)")
     return _freeze(tree)
 
 
@@ -422,8 +442,13 @@ def evaluate(
     current: Value = "",
     names: Mapping[str, Value] | None = None,
     today: date | None = None,
+    lookup_all: Callable[[str], list[Value] | None] | None = None,
 ) -> Value:
-    """Evaluate a parsed tree; `lookup(name)` gives a field's answer ('' when empty)."""
+    """Evaluate a parsed tree; `lookup(name)` gives a field's answer ('' when empty).
+
+    `lookup_all(name)` gives the answers of a question inside a repeat, an entry each
+    (for the repeat itself: one item per entry), and None for any other name.
+    """
 
     def ev(n: Node) -> Value:
         kind = n[0]
@@ -446,10 +471,40 @@ def evaluate(
         if kind == "neg":
             return -to_number(ev(n[1]))
         if kind == "call":
+            if n[1] in AGGREGATES and n[2][0][0] == "ref" and lookup_all is not None:
+                entries = lookup_all(n[2][0][1])
+                if entries is not None:
+                    return _aggregate(n[1], entries, [ev(a) for a in n[2][1:]])
             return _call(n[1], n[2], ev, today)
         raise ExpressionError(f"unknown node {kind}")  # pragma: no cover
 
     return ev(node)
+
+
+def _of_one(name: str, value: Value) -> Value:
+    """count(), sum() or indexed-repeat() of an answer outside every repeat: ODK counts
+    its one node and adds its one value; indexed-repeat() has no entries to read."""
+    if name == "count":
+        return 1.0
+    return to_number(value) if name == "sum" else ""
+
+
+def _aggregate(name: str, entries: list[Value], rest: list[Value]) -> Value:
+    """count(), sum(), min(), max() or indexed-repeat() over a repeat's entries: an
+    unanswered entry counts in count() and is left out of sum(), min() and max()."""
+    if name == "count":  # every entry, answered or not, as ODK counts the nodes
+        return float(len(entries))
+    if name == "indexed-repeat":
+        number = to_number(rest[1])
+        if not math.isfinite(number) or number < 1 or number > len(entries):
+            return ""
+        return entries[math.trunc(number) - 1]
+    numbers = [to_number(e) for e in entries if to_string(e) != ""]
+    if name == "sum":
+        return sum(numbers, 0.0)  # in order, as the browser adds
+    if not numbers or any(math.isnan(x) for x in numbers):
+        return math.nan
+    return min(numbers) if name == "min" else max(numbers)
 
 
 def _call(name: str, args: list[Node], ev: Callable[[Node], Value], today: date | None) -> Value:
@@ -458,7 +513,11 @@ def _call(name: str, args: list[Node], ev: Callable[[Node], Value], today: date 
         return ev(args[1]) if to_bool(ev(args[0])) else ev(args[2])
     if name == "today":
         return (today or date.today()).isoformat()
+    if name == "position":  # outside a repeat (inside one, it is the entry's number)
+        return math.nan
     values = [ev(a) for a in args]
+    if name in ("count", "sum", "indexed-repeat"):
+        return _of_one(name, values[0])
     if name == "regex":
         from_answer = args[1][0] != "str"
         return regex_matches(to_string(values[0]), to_string(values[1]), from_answer)

@@ -99,6 +99,9 @@ class FieldType:
     dotted_date: bool = False
     #: Its value is computed from its `calculation` (from earlier answers), never typed.
     calculated: bool = False
+    #: A group of questions answered once per entry (intake.engine.repeats); its own
+    #: answer is the number of entries.
+    repeat: bool = False
     #: The options partial's layout class ("inline", "scale"); None: by the number of options.
     layout: str | None = None
     #: The attributes of its one-line input (the "input" partial), in the order written.
@@ -128,6 +131,8 @@ class FieldType:
             keys.add("max_length")
         if self.calculated:
             keys.add("calculation")
+        if self.repeat:
+            keys |= {"fields", "min_count", "max_count"}
         return frozenset(keys)
 
     def input_attributes(self, field_name: str, kiosk: bool = False) -> dict[str, str]:
@@ -363,6 +368,18 @@ FIELD_TYPES: Mapping[str, FieldType] = _types(
         constrainable=False,
         needs_label=False,
         calculated=True,
+    ),
+    FieldType(
+        # XLSForm's begin repeat ... end repeat: its questions once per entry.
+        "repeat",
+        stored="integer",
+        xlsform=XLSFormType("begin_repeat"),
+        partial="repeat",
+        wtforms="count",
+        may_be_required=False,
+        may_be_sensitive=False,
+        constrainable=False,
+        repeat=True,
     ),
     FieldType(
         # A group with the field-list appearance: ODK Collect shows it on one screen.

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from intake.engine import repeats
 from intake.engine.definition import FieldDef, FormDefinition
 from intake.engine.expressions import (
     Value,
@@ -60,6 +61,36 @@ class State:
         fdef = self.definition.field(name) if self.definition else None
         return expression_value(self.values.get(name, []), fdef)
 
+    def lookup_all(self, name: str) -> list[Value] | None:
+        if self.definition is None:
+            return None
+        return _entries(self.definition, name, self.lookup)
+
+    def check(self, source: str, **kwargs) -> bool:
+        """Whether an expression holds with these answers."""
+        return check(source, self.lookup, lookup_all=self.lookup_all, **kwargs)
+
+
+def entry_count(fdef: FieldDef, value: Value) -> int:
+    """How many entries a repeat has with `value` as its answer (within its counts)."""
+    number = to_number(value)
+    if math.isnan(number):
+        return 0
+    return max(0, min(fdef.counts[1], math.floor(number)))
+
+
+def _entries(definition: FormDefinition, name: str, lookup) -> list[Value] | None:
+    """What count(), sum(), ... read of `name`: an answer per entry of its repeat (for
+    the repeat itself, an item per entry); None for a question outside every repeat."""
+    fdef = definition.field(name)
+    if fdef is None or (fdef.repeat is None and not fdef.kind.repeat) or fdef.entry is not None:
+        return None
+    repeat = definition.field(fdef.repeat or name)
+    count = entry_count(repeat, lookup(repeat.name))
+    if fdef.kind.repeat:
+        return [str(k) for k in range(1, count + 1)]
+    return [lookup(repeats.instance_name(name, k)) for k in range(1, count + 1)]
+
 
 #: The longest calculated value (as the longest answer): calculations that concat each
 #: other's values cannot grow a text without end.
@@ -76,16 +107,24 @@ def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
     def lookup(name: str) -> Value:
         return expression_value(effective.get(name, []), definition.field(name))
 
+    def lookup_all(name: str) -> list[Value] | None:
+        return _entries(definition, name, lookup)
+
+    def holds(source: str) -> bool:
+        return check(source, lookup, lookup_all=lookup_all)
+
     for page in definition.pages():
-        page_shown = not page.relevant or check(page.relevant, lookup)
+        page_shown = not page.relevant or holds(page.relevant)
         pages[page.index] = page_shown
         for fdef in page.fields:
-            shown = page_shown and (not fdef.relevant or check(fdef.relevant, lookup))
+            shown = page_shown and (not fdef.relevant or holds(fdef.relevant))
             relevant[fdef.name] = shown
             if not shown:
                 effective[fdef.name] = []
             elif fdef.calculation:  # never what was posted: made from the answers before it
-                value = to_string(evaluate(parse(fdef.calculation), lookup))[:CALCULATED_MAX]
+                tree = parse(fdef.calculation)
+                value = to_string(evaluate(tree, lookup, lookup_all=lookup_all))
+                value = value[:CALCULATED_MAX]
                 effective[fdef.name] = [value] if value else []
     values = {
         name: vals
@@ -98,7 +137,7 @@ def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
 def is_required(fdef: FieldDef, state: State) -> bool:
     """`required: true`, or a required-if expression that holds now."""
     if isinstance(fdef.required, str):
-        return check(fdef.required, state.lookup)
+        return state.check(fdef.required)
     return bool(fdef.required)
 
 
@@ -106,14 +145,14 @@ def constraint_holds(fdef: FieldDef, value: str, state: State) -> bool:
     """Whether an answer satisfies the field's constraint (`.` is the answer)."""
     if not fdef.constraint:
         return True
-    return check(fdef.constraint, state.lookup, current=value)
+    return state.check(fdef.constraint, current=value)
 
 
 def choice_allowed(fdef: FieldDef, choice: Mapping, state: State) -> bool:
     """Whether a choice passes the field's choice filter with the current answers."""
     if not fdef.choice_filter:
         return True
-    return check(fdef.choice_filter, state.lookup, names=choice.get("data", {}))
+    return state.check(fdef.choice_filter, names=choice.get("data", {}))
 
 
 def depends_on(source: str | None, names: Iterable[str]) -> bool:

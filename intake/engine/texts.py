@@ -16,8 +16,9 @@ BOTH = re.compile(r"(\*\*\*|___)(?=[^\s<>*_])([^\n<>*_]{1,500}?)(?<=[^\s<>*_])\1
 STRONG = re.compile(r"(\*\*|__)(?=[^\s<>*_])([^\n<>]{1,500}?)(?<=[^\s<>*_])\1")
 # A single marker only at a word's edge: "first_name" and "2*3*4" stay as they are.
 EM = re.compile(r"(?<![\w*])([*_])(?=[^\s*_<>])([^\n*_<>]{1,500}?)(?<=[^\s*_<>])\1(?![\w*])")
-#: "${name}" in a text: the answer to the question `name` goes there.
-INSERTED = re.compile(r"\$\{([a-z][a-z0-9_]{0,62})\}")
+#: "${name}" in a text: the answer to the question `name` goes there ("${age-2}": the
+#: answer of the second entry of a repeat, as intake.engine.repeats writes it).
+INSERTED = re.compile(r"\$\{([a-z][a-z0-9_]{0,62}(?:-[1-9][0-9]?)?)\}")
 #: Anything written like an inserted answer, a question's name or not (to check and to
 #: rename; bounded, as every pattern over an author's text).
 INSERTED_ANY = re.compile(r"\$\{([^}]{1,200})\}")

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from intake.engine import repeats
 from intake.engine.expressions import (
     ExpressionError,
     parse,
@@ -66,6 +67,7 @@ FIELD_KEYS = {
     "other",
     "report_languages",
     "calculation",
+    *repeats.KEYS,
 }
 #: `report_languages` on a choice field whose values are language codes: the PDF summary
 #: sets the languages volunteers offer against the languages newcomers speak, per district.
@@ -153,19 +155,27 @@ def validate(raw: Any, source: str) -> dict[str, Any]:
     return out
 
 
-def _where(field: Any, index: int) -> str:
-    """Name a field for an error message: by name when it has one, always by position."""
+def _where(field: Any, index: int, within: str = "") -> str:
+    """Name a field for an error message: by name when it has one, always by position
+    (`within`: the repeat it is in, "fields[3]")."""
     name = field.get("name") if isinstance(field, Mapping) else None
+    position = f"{within}.fields[{index}]" if within else f"fields[{index}]"
     if isinstance(name, str) and name:
-        return f"field '{name}' (fields[{index}])"
-    return f"fields[{index}]"
+        return f"field '{name}' ({position})"
+    return position
 
 
 def _field(
-    field: Any, index: int, langs: set[str], default: str, seen: set[str], problems: list[str]
+    field: Any,
+    index: int,
+    langs: set[str],
+    default: str,
+    seen: set[str],
+    problems: list[str],
+    within: str = "",
 ) -> dict[str, Any] | None:
     """Validate and normalise one field; append located problems."""
-    where = _where(field, index)
+    where = _where(field, index, within)
     if not isinstance(field, Mapping):
         problems.append(f"{where}: must be a mapping with 'name', 'type' and 'label'")
         return None
@@ -207,7 +217,72 @@ def _field(
         problems.append(f"{where}: only {_NUMBER_TYPES} fields have 'min' and 'max'")
     _max_length(field, out, kind, where, problems)
     _calculation(field, out, kind, where, problems)
+    _repeat(field, out, kind, where, langs, default, seen, problems, index, within)
     return out
+
+
+def _repeat_counts(field: Mapping, where: str, problems: list[str]) -> dict[str, int]:
+    """A repeat's `min_count` (0 when not given) and `max_count` (repeats.DEFAULT_MAX_COUNT)."""
+    counts = {}
+    for key, fallback in (("min_count", 0), ("max_count", repeats.DEFAULT_MAX_COUNT)):
+        value = field.get(key, fallback)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"{where}: '{key}' must be a whole number, 0 or more")
+            value = fallback
+        elif value > repeats.MAX_COUNT_LIMIT:
+            problems.append(f"{where}: '{key}' may be at most {repeats.MAX_COUNT_LIMIT}")
+            value = repeats.MAX_COUNT_LIMIT
+        counts[key] = value
+    if counts["max_count"] < 1:
+        problems.append(f"{where}: 'max_count' must be at least 1")
+    elif counts["min_count"] > counts["max_count"]:
+        problems.append(f"{where}: 'min_count' is greater than 'max_count'")
+    return counts
+
+
+def _repeat(
+    field: Mapping,
+    out: dict[str, Any],
+    kind: FieldType,
+    where: str,
+    langs: set[str],
+    default: str,
+    seen: set[str],
+    problems: list[str],
+    index: int,
+    within: str,
+) -> None:
+    """A repeat's questions and its `min_count` and `max_count`; no other type has them."""
+    if not kind.repeat:
+        for key in repeats.KEYS:
+            if key in field:
+                problems.append(f"{where}: only a repeat has '{key}'")
+        return
+    if within:
+        problems.append(f"{where}: a repeat cannot be inside a repeat")
+        return
+    out.update(_repeat_counts(field, where, problems))
+    children = field.get("fields")
+    out["fields"] = []
+    if not isinstance(children, list) or not children:
+        problems.append(f"{where}: a repeat needs 'fields', the questions of each entry")
+        return
+    here = f"fields[{index}]"
+    for number, child in enumerate(children):
+        norm = _field(child, number, langs, default, seen, problems, within=here)
+        if norm is None:
+            continue
+        child_kind = FIELD_TYPES[norm["type"]]
+        if child_kind.page_break or child_kind.place:
+            what = "a page break" if child_kind.page_break else "the municipality"
+            problems.append(f"{_where(child, number, here)}: a repeat cannot hold {what}")
+        elif not child_kind.repeat:
+            out["fields"].append(norm)
+        if norm["prefill"]:  # a link names one answer, not one per entry
+            problems.append(
+                f"{_where(child, number, here)}: a question inside a repeat cannot be "
+                "prefilled from a link"
+            )
 
 
 def _calculation(
@@ -387,13 +462,53 @@ def _expression(value: Any, where: str, problems: list[str]) -> str | None:
 
 
 def _check_references(fields: list[dict[str, Any]], problems: list[str]) -> None:
-    """Expressions may only read fields that exist and take an answer."""
+    """Expressions may only read fields that exist and take an answer; a calculation
+    only those before it; position(..) works only inside a repeat."""
+    # A repeat's questions follow it, each with the repeat it is in.
+    flat = [
+        (f, repeat)
+        for top in fields
+        for f, repeat in [(top, None)] + [(c, top["name"]) for c in top.get("fields") or []]
+    ]
     # Fields whose name is unusable were reported already; they take no part here.
-    fields = [f for f in fields if isinstance(f.get("name"), str) and NAME_RE.match(f["name"])]
-    answerable = {f["name"] for f in fields if FIELD_TYPES[f["type"]].answerable} | {
-        f"{f['name']}_other" for f in fields if f.get("other")
+    flat = [(f, r) for f, r in flat if isinstance(f.get("name"), str) and NAME_RE.match(f["name"])]
+    answerable = {f["name"] for f, _r in flat if FIELD_TYPES[f["type"]].answerable} | {
+        f"{f['name']}_other" for f, _r in flat if f.get("other")
     }
-    names = [f["name"] for f in fields]
+    names = [f["name"] for f, _r in flat]
+    _check_calculations([f for f, _r in flat], problems)
+    for f, repeat in flat:
+        if f.get("other") and f"{f['name']}_other" in names:
+            problems.append(
+                f"field '{f['name']}': 'other: true' adds '{f['name']}_other', "
+                "which is already a field"
+            )
+        for key in ("relevant", "required", "constraint", "choice_filter", "calculation"):
+            source = f.get(key)
+            if not isinstance(source, str):
+                continue
+            tree = parse(source)
+            if repeat is None and uses(tree, "parent"):
+                problems.append(
+                    f"field '{f['name']}': '{key}': position(..) only works inside a repeat"
+                )
+            if key == "calculation":
+                continue  # its references are checked above
+            for ref in sorted(references(tree) - answerable):
+                problems.append(f"field '{f['name']}': '{key}' refers to ${{{ref}}}, no such field")
+            if key == "constraint" and uses(tree, "name"):
+                problems.append(
+                    f"field '{f['name']}': names without ${{}} only work in choice_filter"
+                )
+            if key != "constraint" and uses(tree, "cur"):
+                problems.append(f"field '{f['name']}': '.' (this answer) only works in constraint")
+        for key, text in texts_of(f):
+            for ref in sorted(set(INSERTED_ANY.findall(text)) - answerable):
+                problems.append(f"field '{f['name']}': '{key}' inserts ${{{ref}}}, no such field")
+
+
+def _check_calculations(fields: list[dict[str, Any]], problems: list[str]) -> None:
+    """A calculation reads only the questions before it (a repeat's come after it)."""
     earlier: set[str] = set()
     for f in fields:
         source = f.get("calculation")
@@ -409,28 +524,6 @@ def _check_references(fields: list[dict[str, Any]], problems: list[str]) -> None
         if FIELD_TYPES[f["type"]].answerable:
             earlier.add(f["name"])
             earlier |= {f"{f['name']}_other"} if f.get("other") else set()
-    for f in fields:
-        if f.get("other") and f"{f['name']}_other" in names:
-            problems.append(
-                f"field '{f['name']}': 'other: true' adds '{f['name']}_other', "
-                "which is already a field"
-            )
-        for key in ("relevant", "required", "constraint", "choice_filter"):
-            source = f.get(key)
-            if not isinstance(source, str):
-                continue
-            tree = parse(source)
-            for ref in sorted(references(tree) - answerable):
-                problems.append(f"field '{f['name']}': '{key}' refers to ${{{ref}}}, no such field")
-            if key == "constraint" and uses(tree, "name"):
-                problems.append(
-                    f"field '{f['name']}': names without ${{}} only work in choice_filter"
-                )
-            if key != "constraint" and uses(tree, "cur"):
-                problems.append(f"field '{f['name']}': '.' (this answer) only works in constraint")
-        for key, text in texts_of(f):
-            for ref in sorted(set(INSERTED_ANY.findall(text)) - answerable):
-                problems.append(f"field '{f['name']}': '{key}' inserts ${{{ref}}}, no such field")
 
 
 def texts_of(field: Mapping[str, Any]):

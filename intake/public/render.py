@@ -42,7 +42,7 @@ def render_form(
         # every answer and asks to send again, so nothing typed is lost.
         status = 400
     view = whole_view(wtform) if whole else page_view(wtform, page_index)
-    errors = [q for q in view.questions if q.field is not None and q.field.errors]
+    errors = [q for q in view.every_question() if q.field is not None and q.field.errors]
     response = make_response(
         render_template(
             "public/form.html",

@@ -71,8 +71,10 @@
     return d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate());
   }
 
-  function evaluate(n, lookup, current, names) {
-    var ev = function (m) { return evaluate(m, lookup, current, names); };
+  // lookupAll(name): the answers of a repeat's question, an entry each (of the repeat
+  // itself: an item per entry); null for any other name (engine/expressions.py).
+  function evaluate(n, lookup, current, names, lookupAll) {
+    var ev = function (m) { return evaluate(m, lookup, current, names, lookupAll); };
     switch (n[0]) {
       case "num": case "str": case "bool": return n[1];
       case "ref": return lookup(n[1]);
@@ -85,13 +87,32 @@
       case "cmp": return compare(n[1], ev(n[2]), ev(n[3]));
       case "arith": return arith(n[1], ev(n[2]), ev(n[3]));
       case "neg": return -toNumber(ev(n[1]));
-      case "call": return call(n[1], n[2], ev);
+      case "call":
+        if (AGGREGATES.indexOf(n[1]) >= 0 && n[2][0][0] === "ref" && lookupAll) {
+          var entries = lookupAll(n[2][0][1]);
+          if (entries) return aggregate(n[1], entries, n[2].slice(1).map(ev));
+        }
+        return call(n[1], n[2], ev);
     }
     throw new Error("unknown node " + n[0]);
+  }
+  var AGGREGATES = ["count", "sum", "min", "max", "indexed-repeat"];
+  function aggregate(name, entries, rest) {
+    if (name === "count") return entries.length;
+    if (name === "indexed-repeat") {
+      var at = toNumber(rest[1]);
+      if (!isFinite(at) || at < 1 || at > entries.length) return "";
+      return entries[Math.trunc(at) - 1];
+    }
+    var nums = entries.filter(function (e) { return toStr(e) !== ""; }).map(toNumber);
+    if (name === "sum") return nums.reduce(function (a, b) { return a + b; }, 0);
+    if (!nums.length || nums.some(function (x) { return isNaN(x); })) return NaN;
+    return name === "min" ? Math.min.apply(null, nums) : Math.max.apply(null, nums);
   }
   function call(name, args, ev) {
     if (name === "if") return toBool(ev(args[0])) ? ev(args[1]) : ev(args[2]);
     if (name === "today") return today();
+    if (name === "position") return NaN;
     var v = args.map(ev);
     switch (name) {
       case "selected": return items(v[0]).indexOf(toStr(v[1])) >= 0;
@@ -108,6 +129,9 @@
       case "concat": case "string": return v.map(toStr).join("");
       case "substr": return substr(toStr(v[0]), v.slice(1));
       case "round": return round(toNumber(v[0]), v.length > 1 ? toNumber(v[1]) : 0);
+      case "count": return 1;
+      case "sum": return toNumber(v[0]);
+      case "indexed-repeat": return "";
       case "min": case "max":
         var nums = v.map(toNumber);
         if (nums.some(function (x) { return isNaN(x); })) return NaN;
@@ -163,15 +187,31 @@
     return text;
   }
 
+  // A repeat's number of entries, as the server reads it (engine/logic.py entry_count).
+  function entryCount(value, max) {
+    var n = Math.floor(toNumber(value));
+    if (isNaN(n)) return 0;
+    return Math.max(0, Math.min(max, n));
+  }
+
   function update(form) {
     var hidden = {};
     var lookup = function (name) { return hidden[name] ? "" : rawValue(form, name); };
+    var groups = JSON.parse(form.getAttribute("data-repeats") || "{}");
+    var lookupAll = function (name) {
+      if (!Object.prototype.hasOwnProperty.call(groups, name)) return null;
+      var repeat = groups[name][0], count = entryCount(lookup(repeat), groups[name][1]);
+      var out = [];
+      for (var k = 1; k <= count; k++) out.push(name === repeat ? String(k) : lookup(name + "-" + k));
+      return out;
+    };
+    var ev = function (json, names) { return evaluate(JSON.parse(json), lookup, "", names || null, lookupAll); };
     form.querySelectorAll("[data-field]").forEach(function (q) {
       var name = q.getAttribute("data-field");
       var rel = q.getAttribute("data-relevant");
       var show = true;
       if (rel) {
-        try { show = toBool(evaluate(JSON.parse(rel), lookup, "", null)); } catch (e) { show = true; }
+        try { show = toBool(ev(rel)); } catch (e) { show = true; }
       }
       q.hidden = !show;
       hidden[name] = !show;
@@ -180,7 +220,7 @@
       if (calc) {
         var made = "";
         if (show) {
-          try { made = toStr(evaluate(JSON.parse(calc.getAttribute("data-calculate")), lookup, "", null)); } catch (e) { made = ""; }
+          try { made = toStr(ev(calc.getAttribute("data-calculate"))); } catch (e) { made = ""; }
           // As the server: at most 10,000 characters (engine/logic.py CALCULATED_MAX).
           if (made.length > 10000) made = Array.from(made).slice(0, 10000).join("");
         }
@@ -190,7 +230,7 @@
       if (filter) {
         var tree = JSON.parse(filter);
         q.querySelectorAll("[data-choice]").forEach(function (opt) {
-          var ok = toBool(evaluate(tree, lookup, "", JSON.parse(opt.getAttribute("data-choice"))));
+          var ok = toBool(evaluate(tree, lookup, "", JSON.parse(opt.getAttribute("data-choice")), lookupAll));
           opt.hidden = !ok;
           var input = opt.tagName === "OPTION" ? opt : opt.querySelector("input");
           if (!ok && input) {
@@ -210,16 +250,90 @@
     var send = form.querySelector("button[data-later]");
     if (send) {
       var due = false;
-      try { due = toBool(evaluate(JSON.parse(send.getAttribute("data-later")), lookup, "", null)); } catch (e) { due = false; }
+      try { due = toBool(ev(send.getAttribute("data-later"))); } catch (e) { due = false; }
       send.value = due ? "next" : "send";
       send.textContent = send.getAttribute(due ? "data-next-label" : "data-send-label");
     }
+  }
+
+  // Repeats: the entries shown are the first `count`; adding one counts one up (its
+  // questions wait hidden on the page), removing one moves the later entries' answers
+  // up into its place and empties the last, as the server does without JavaScript
+  // (intake/form_pages.py repeat_step).
+  function layout(box) {
+    var count = box.querySelector("input[data-count]");
+    var n = parseInt(count.value, 10) || 0;
+    var min = parseInt(box.getAttribute("data-min"), 10), max = parseInt(box.getAttribute("data-max"), 10);
+    box.querySelectorAll("fieldset[data-entry]").forEach(function (entry) {
+      entry.hidden = parseInt(entry.getAttribute("data-entry"), 10) > n;
+      var remove = entry.querySelector("button[data-remove]");
+      if (remove) remove.hidden = n <= min;
+    });
+    var add = box.querySelector("button[data-add]");
+    if (add) add.hidden = n >= max;
+    return n;
+  }
+  function inputsOf(entry, number) {
+    var out = {};
+    entry.querySelectorAll("input[name], select[name], textarea[name]").forEach(function (el) {
+      var name = el.name.slice(0, el.name.length - ("-" + number).length);
+      (out[name] = out[name] || []).push(el);
+    });
+    return out;
+  }
+  function moveAnswers(from, to) {
+    // Answers of entry `from` into entry `to` (null: empty `to`).
+    var target = inputsOf(to, to.getAttribute("data-entry"));
+    var source = from ? inputsOf(from, from.getAttribute("data-entry")) : {};
+    Object.keys(target).forEach(function (name) {
+      var els = target[name], given = source[name] || [];
+      els.forEach(function (el, i) {
+        if (el.type === "checkbox" || el.type === "radio") {
+          el.checked = given.some(function (g) { return g.value === el.value && g.checked; });
+        } else if (el.tagName === "SELECT" && el.multiple) {
+          Array.prototype.forEach.call(el.options, function (opt, j) {
+            opt.selected = !!(given[i] && given[i].options[j] && given[i].options[j].selected);
+          });
+        } else {
+          el.value = given[i] ? given[i].value : "";
+        }
+      });
+    });
+  }
+  function repeatClick(form, event) {
+    var button = event.target.closest && event.target.closest("button[data-add], button[data-remove]");
+    if (!button || !form.contains(button)) return;
+    var box = button.closest("[data-repeat]");
+    var count = box.querySelector("input[data-count]");
+    var n = parseInt(count.value, 10) || 0;
+    var entries = Array.prototype.slice.call(box.querySelectorAll("fieldset[data-entry]"));
+    event.preventDefault();
+    if (button.hasAttribute("data-add")) {
+      if (n >= entries.length) return;
+      moveAnswers(null, entries[n]);
+      count.value = String(n + 1);
+      layout(box);
+      update(form);
+      var first = entries[n].querySelector("input:not([type=hidden]), select, textarea");
+      (first || entries[n].querySelector("legend")).focus();
+      return;
+    }
+    var at = parseInt(button.closest("fieldset[data-entry]").getAttribute("data-entry"), 10);
+    for (var k = at; k < n; k++) moveAnswers(entries[k], entries[k - 1]);
+    moveAnswers(null, entries[n - 1]);
+    count.value = String(n - 1);
+    layout(box);
+    update(form);
+    var next = at <= n - 1 ? entries[at - 1].querySelector("legend") : box.querySelector("button[data-add]");
+    if (next && !next.hidden) next.focus();
   }
 
   window.IntakeLogic = { evaluate: evaluate, toBool: toBool };
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.public-form").forEach(function (form) {
+      form.querySelectorAll("[data-repeat]").forEach(layout);
+      form.addEventListener("click", function (event) { repeatClick(form, event); });
       update(form);
       form.addEventListener("input", function () { update(form); });
       form.addEventListener("change", function () { update(form); });

@@ -196,13 +196,15 @@ class Response(db.Model):
 
 
 class Answer(db.Model):
-    """One value of one question of one response."""
+    """One value of one question of one response; a question inside a repeat has its
+    answers of each entry under its own name, with the entry's number (from 1)."""
 
     __table_args__ = (sa.Index("ix_answer_response_field", "response_id", "field"),)
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     response_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("response.id", ondelete="CASCADE"))
     field: so.Mapped[str] = so.mapped_column(sa.String(64))
     value: so.Mapped[str] = so.mapped_column(sa.Text)
+    entry: so.Mapped[int | None] = so.mapped_column(sa.SmallInteger)
     response: so.Mapped[Response] = so.relationship(back_populates="answers")
 
 

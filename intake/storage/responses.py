@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from intake.engine.definition import FormDefinition
+from intake.engine.repeats import instance_name, split_instance
 from intake.extensions import db
 from intake.storage import sealing
 from intake.storage.forms import definition_of
@@ -143,8 +144,9 @@ def store_response(
                 # The new id: SQLite's last row id, PostgreSQL's RETURNING.
                 response_id = connection.execute(_INSERT_RESPONSE, row).inserted_primary_key[0]
                 rows = [
-                    {"response_id": response_id, "field": name, "value": value}
+                    {"response_id": response_id, "field": field, "value": value, "entry": entry}
                     for name, values in stored.items()
+                    for field, entry in [split_instance(name)]
                     for value in values
                 ]
                 if rows:  # one statement for all of them
@@ -178,8 +180,9 @@ def replace_answers(response: Response, answers: dict[str, list[str]], language:
     db.session.execute(sa.delete(Answer).where(Answer.response_id == response.id))
     stored = sealing.seal(answers, sensitive_names(response.form_version))
     db.session.add_all(
-        Answer(response_id=response.id, field=name, value=value)
+        Answer(response_id=response.id, field=field, value=value, entry=entry)
         for name, values in stored.items()
+        for field, entry in [split_instance(name)]
         for value in values
     )
     response.language = language
@@ -197,10 +200,12 @@ def answers_as_data(response: Response, multiple: set[str]) -> dict[str, str | l
 
 def answer_values(response: Response) -> dict[str, list[str]]:
     """The answers of `response` as given (sensitive ones revealed), per question in the
-    order they were stored: the one way readers get them back."""
+    order they were stored: the one way readers get them back. A question inside a
+    repeat gives an entry's answers as the pages name them ("age-2")."""
     values: dict[str, list[str]] = {}
     for answer in sorted(response.answers, key=lambda a: a.id):
-        values.setdefault(answer.field, []).append(sealing.reveal(answer.value))
+        name = answer.field if answer.entry is None else instance_name(answer.field, answer.entry)
+        values.setdefault(name, []).append(sealing.reveal(answer.value))
     return values
 
 

@@ -29,6 +29,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app, g
 
+from intake.engine.repeats import split_instance
+
 PREFIX = "fernet:"
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{43}=$")
 
@@ -41,7 +43,7 @@ def seal(answers: Mapping[str, list[str]], sensitive: Iterable[str]) -> dict[str
     """`answers` as stored: the values of the `sensitive` questions encrypted."""
     names = set(sensitive)
     return {
-        name: [_seal_one(v) for v in values] if name in names else values
+        name: [_seal_one(v) for v in values] if split_instance(name)[0] in names else values
         for name, values in answers.items()
     }
 

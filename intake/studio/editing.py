@@ -28,9 +28,12 @@ Definition = dict[str, Any]
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 #: The types the studio offers for a new question, in the order of its menu.
-#: (Calculations come from XLSForm files for now: the studio has no calculation editor.)
+#: (Calculations and repeats come from XLSForm or YAML files for now: the studio has no
+#: calculation editor and does not build a repeat's questions yet.)
 STUDIO_TYPES = tuple(
-    name for name, kind in FIELD_TYPES.items() if name != "page" and not kind.calculated
+    name
+    for name, kind in FIELD_TYPES.items()
+    if name != "page" and not kind.calculated and not kind.repeat
 )
 #: A question's texts that may insert answers, besides its choices' labels.
 TEXT_KEYS = ("label", "hint", "constraint_message")

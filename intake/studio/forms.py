@@ -61,6 +61,7 @@ TYPE_NAMES = {
     "note": _l("Information text (no answer)"),
     "hidden": _l("Hidden value (from the link)"),
     "calculate": _l("Calculated value (from a file)"),
+    "repeat": _l("Repeated questions (from a file)"),
     "page": _l("Page"),
 }
 

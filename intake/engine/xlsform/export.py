@@ -14,6 +14,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from intake.engine.fieldtypes import FIELD_TYPES, xlsform_export
+from intake.engine.repeats import DEFAULT_MAX_COUNT
 from intake.engine.xlsform import vocabulary
 from intake.engine.xlsform.languages import language_header
 from intake.engine.xlsform.vocabulary import (
@@ -72,9 +73,9 @@ def write_xlsform(definition: Mapping[str, Any], notices: list[str] | None = Non
     """Export a validated definition as an XLSForm workbook (.xlsx bytes)."""
     languages: list[str] = list(definition["languages"])
     default: str = definition["default_language"]
-    fields: list[Mapping[str, Any]] = list(definition["fields"])
+    fields = _flat(definition["fields"])
     headers = {code: language_header(code) for code in languages}
-    own = [_own_values(fdef) for fdef in fields]
+    own = [{} if fdef.get(_END) else _own_values(fdef) for fdef in fields]
     survey, choices, data_keys = _rows(fields, own, headers, default, notices)
 
     book = Workbook()
@@ -93,6 +94,23 @@ def write_xlsform(definition: Mapping[str, Any], notices: list[str] | None = Non
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+#: Marks the end of a repeat's questions in the flat list of rows.
+_END = "_end_repeat"
+
+
+def _flat(fields: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The fields in row order: a repeat, its questions, then the end of the repeat."""
+    out: list[Mapping[str, Any]] = []
+    for fdef in fields:
+        if FIELD_TYPES[fdef["type"]].repeat and fdef.get("min_count", 0) == fdef.get("max_count"):
+            fdef = {**fdef, "repeat_count": fdef["max_count"]}  # ODK's fixed number of entries
+        out.append(fdef)
+        if FIELD_TYPES[fdef["type"]].repeat:
+            out += fdef["fields"]
+            out.append({"type": fdef["type"], "name": fdef["name"], _END: True})
+    return out
 
 
 def _column_headers(column: Column, headers: _Headers) -> list[str]:
@@ -134,6 +152,9 @@ def _rows(
     data_keys: list[str] = []
     in_page = False
     for fdef, values in zip(fields, own, strict=True):
+        if fdef.get(_END):
+            survey.append({"type": "end_repeat"})
+            continue
         row = _survey_row(fdef, values, headers)
         if fdef.get("other") and fdef.get("choice_filter") and notices is not None:
             notices.append(
@@ -149,6 +170,12 @@ def _rows(
             row.pop("required", None)
             survey.append(row)
             in_page = True
+            continue
+        if kind.repeat:
+            row["type"] = kind.xlsform.export
+            if "repeat_count" in fdef:
+                row["repeat_count"] = fdef["repeat_count"]
+            survey.append(row)
             continue
         row["type"], appearance = xlsform_export(fdef)
         if appearance:
@@ -235,6 +262,9 @@ def _settings_row(
     return row
 
 
+_COUNT_DEFAULTS = {"min_count": 0, "max_count": DEFAULT_MAX_COUNT}
+
+
 def _own_values(fdef: Mapping[str, Any]) -> dict[str, Any]:
     """Our keys that XLSForm has no column for, as intake_* cells of one field."""
     values: dict[str, Any] = {}
@@ -255,6 +285,8 @@ def _own_value(column: Column, fdef: Mapping[str, Any]) -> Any:
         return "yes" if value else None
     if key == "max_length" and value == FIELD_TYPES[fdef["type"]].max_length:
         return None  # the default for the type needs no cell
+    if key in ("min_count", "max_count") and value == _COUNT_DEFAULTS[key]:
+        return None
     if column.cell is Cell.NUMBER:
         return value
     return value or None

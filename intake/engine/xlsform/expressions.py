@@ -39,6 +39,10 @@ SUPPORTED_FUNCTIONS = frozenset(
         "round",
         "min",
         "max",
+        "count",
+        "sum",
+        "position",
+        "indexed-repeat",
     }
 )
 # Why well-known XLSForm functions cannot work here, to make the refusal useful.
@@ -46,11 +50,7 @@ _FUNCTION_REASONS = {
     "pulldata": "it reads an attached CSV file",
     "instance": "it reads external or choice data",
     "jr:choice-name": "it looks up choice labels",
-    "position": "it only works inside repeats",
-    "indexed-repeat": "it only works with repeats",
     "once": "it needs calculations",
-    "sum": "it adds up repeats",
-    "count": "it counts repeats",
     "jr:itext": "it reads translations",
     "now": "it needs calculations",
     "random": "it needs calculations",
@@ -90,6 +90,8 @@ def check_expression(text: str, where: str, report: Report) -> str:
             reason = _FUNCTION_REASONS.get(function)
             why = f" ({reason})" if reason else ""
             report.add(where, f"the function {function}() is not supported{why}")
+        elif token.type == "PARENT_REF" and _entry_position(tokens, index):
+            continue  # position(..): the number of the repeat's entry
         elif token.type in ("PATH_SEP", "PARENT_REF", "XPATH_PRED_START"):
             report.add(
                 where,
@@ -99,6 +101,19 @@ def check_expression(text: str, where: str, report: Report) -> str:
         elif token.type == "PYXFORM_REF" and "last-saved#" in token.value:
             report.add(where, f"{token.value} (last saved answers) is not supported")
     return text
+
+
+def _entry_position(tokens: list, index: int) -> bool:
+    """Whether the `..` at `index` is position(..)'s."""
+    before = tokens[index - 1] if index > 0 else None
+    after = tokens[index + 1] if index + 1 < len(tokens) else None
+    return (
+        before is not None
+        and before.type == "FUNC_CALL"
+        and before.value.replace(" ", "") == "position("
+        and after is not None
+        and after.type == "CLOSE_PAREN"
+    )
 
 
 def _paths_as_references(tokens: list, where: str, report: Report) -> str:

@@ -1,7 +1,9 @@
-"""Survey rows in order -> our fields: groups become pages, names fit ours.
+"""Survey rows in order -> our fields: groups become pages, repeats repeats, names fit ours.
 
-Nested groups have no counterpart, so their conditions move to their questions;
-XLSForm names are made to fit ours and every ${name} reference follows.
+Nested groups have no counterpart, so their conditions move to their questions; a
+repeat becomes a repeat field holding its questions (a group inside it lends its
+condition to them too); XLSForm names are made to fit ours and every ${name}
+reference follows.
 """
 
 from __future__ import annotations
@@ -35,11 +37,13 @@ class Entry:
 
 @dataclass
 class Fields:
-    """Our fields, the survey row of each, and the sheet's names of renamed fields."""
+    """Our fields, the survey row of each (of a repeat's questions: by name), and the
+    sheet's names of renamed fields."""
 
     fields: list[dict[str, Any]]
     rows: list[int]
     original_names: dict[str, str]
+    inner_rows: dict[str, int]
 
 
 @dataclass
@@ -59,13 +63,27 @@ class FormContext:
 
 
 def build_fields(entries: list[Entry], context: FormContext, report: Report) -> Fields:
-    """Groups -> pages, nested group conditions -> fields, names -> our names."""
+    """Groups -> pages, nested group conditions -> fields, repeats -> repeat fields,
+    names -> our names."""
     out: list[tuple[int, str, dict[str, Any]]] = []
+    inside: dict[int, dict[str, Any]] = {}  # id of a repeat's question -> its repeat
     stack: list[Entry] = []
     after_group: Entry | None = None
+    repeat: dict[str, Any] | None = None
     for entry in entries:
         if entry.kind == "begin":
-            if not stack and entry.group_kind == "group":
+            if not stack and after_group is not None and entry.group_kind == "repeat":
+                out.append(_page_after_group(entry, after_group, context.form_title(), report))
+            if entry.group_kind == "repeat" and repeat is None:
+                repeat = _repeat(entry, stack)
+                out.append((entry.row, entry.name, repeat))
+            elif entry.group_kind == "repeat":
+                report.add(
+                    f"survey sheet, row {entry.row}, column 'type'",
+                    f"a repeat inside a repeat is not supported (begin_repeat '{entry.name}' "
+                    f"inside '{repeat['name']}')",
+                )
+            elif not stack:
                 page = _page(entry, context.default, report)
                 out.append((entry.row, page["name"], page))
             stack.append(entry)
@@ -73,8 +91,12 @@ def build_fields(entries: list[Entry], context: FormContext, report: Report) -> 
             continue
         if entry.kind == "end":
             if stack:
-                stack.pop()
-            if not stack:
+                closed = stack.pop()
+                if closed.group_kind == "repeat" and not any(
+                    g.group_kind == "repeat" for g in stack
+                ):
+                    repeat = None
+            if not stack and entry.group_kind == "group":
                 after_group = entry
             continue
         if not stack and after_group is not None:
@@ -83,7 +105,35 @@ def build_fields(entries: list[Entry], context: FormContext, report: Report) -> 
         _add_group_conditions(entry.field, stack)
         _attach_choices(entry, context.lists, report)
         out.append((entry.row, entry.name, entry.field))
-    return _rename(out, context.dropped, report)
+        if repeat is not None:
+            inside[id(entry.field)] = repeat
+    fields = _rename(out, context.dropped, report)
+    return _nested(fields, inside)
+
+
+def _repeat(entry: Entry, stack: list[Entry]) -> dict[str, Any]:
+    """A repeat field for begin_repeat: its label, hint, condition and counts (its
+    questions are added to it once named)."""
+    repeat: dict[str, Any] = {"name": entry.name, "type": "repeat", "fields": []}
+    for key in ("label", "hint", "relevant", "min_count", "max_count"):
+        if key in entry.field:
+            repeat[key] = entry.field[key]
+    _add_group_conditions(repeat, stack)
+    return repeat
+
+
+def _nested(fields: Fields, inside: dict[int, dict[str, Any]]) -> Fields:
+    """A repeat's questions moved into it (they were named and renamed in order)."""
+    top, rows, inner = [], [], {}
+    for field, row in zip(fields.fields, fields.rows, strict=True):
+        repeat = inside.get(id(field))
+        if repeat is None:
+            top.append(field)
+            rows.append(row)
+        else:
+            repeat["fields"].append(field)
+            inner[field["name"]] = row
+    return Fields(top, rows, fields.original_names, inner)
 
 
 def _page(entry: Entry, default: str, report: Report) -> dict[str, Any]:
@@ -120,8 +170,13 @@ def _page_after_group(
 
 
 def _add_group_conditions(field: dict[str, Any], stack: list[Entry]) -> None:
-    """The conditions of the groups inside a page apply to each of their questions."""
-    conditions = [g.field["relevant"] for g in stack[1:] if g.field.get("relevant")]
+    """The conditions of the groups inside a page apply to each of their questions; inside
+    a repeat, those of the groups inside the repeat (the repeat has the others')."""
+    start = 1 if stack and stack[0].group_kind == "group" else 0
+    repeats = [i for i, g in enumerate(stack) if g.group_kind == "repeat"]
+    if repeats:
+        start = repeats[-1] + 1
+    conditions = [g.field["relevant"] for g in stack[start:] if g.field.get("relevant")]
     if conditions:
         if field.get("relevant"):
             conditions.append(field["relevant"])
@@ -180,7 +235,7 @@ def _rename(
         fields.append(field)
         rows.append(row)
     originals = {new: old for old, new in renamed.items() if old != new}
-    return Fields(fields=fields, rows=rows, original_names=originals)
+    return Fields(fields=fields, rows=rows, original_names=originals, inner_rows={})
 
 
 def _rename_in_texts(

@@ -77,7 +77,8 @@ def _row_problems(result: Result, source: str) -> list[str]:
 def _locate(problem: str, result: Result) -> str:
     """Rewrite "field 'x' (fields[3])" in a validation message into its survey row."""
     match = re.match(
-        r"^(?:field '(?P<name>[^']*)'(?: \(fields\[(?P<i1>\d+)\]\))?|fields\[(?P<i2>\d+)\])"
+        r"^(?:field '(?P<name>[^']*)'(?: \(fields\[(?P<i1>\d+)\](?P<inner>\.fields\[\d+\])?\))?"
+        r"|fields\[(?P<i2>\d+)\])"
         r"(?P<rest>.*)$",
         problem,
         re.DOTALL,
@@ -88,13 +89,19 @@ def _locate(problem: str, result: Result) -> str:
     index_text = match["i1"] or match["i2"]
     index = int(index_text) if index_text is not None else None
     name = match["name"]
+    if name in result.inner_rows and (match["inner"] or index is None):
+        return _located(result, name, result.inner_rows[name], match["rest"])
     if index is None and name is not None:
         index = next((i for i, f in enumerate(fields) if f.get("name") == name), None)
     if index is None or index >= len(result.field_rows):
         return problem
-    row = result.field_rows[index]
-    name = name or fields[index].get("name")
-    rest = match["rest"]
+    return _located(
+        result, name or fields[index].get("name"), result.field_rows[index], match["rest"]
+    )
+
+
+def _located(result: Result, name: str, row: int, rest: str) -> str:
+    """A problem of field `name` in survey row `row` (or of one of its choices)."""
     label = f"field '{name}'"
     if name in result.original_names:
         label += f", '{result.original_names[name]}' in the sheet"

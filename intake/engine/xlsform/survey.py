@@ -159,6 +159,8 @@ class Result:
     notices: list[str]
     field_rows: list[int]
     original_names: dict[str, str]
+    #: The survey row of each question inside a repeat.
+    inner_rows: dict[str, int] = dataclass_field(default_factory=dict)
     choice_rows: dict[str, list[int]] = dataclass_field(default_factory=dict)
 
 
@@ -190,9 +192,14 @@ def read_survey(survey: Sheet, choices: Sheet | None, settings: Settings, report
         raw["privacy"] = _privacy(settings)
     raw["fields"] = built.fields
     result = Result(
-        raw=raw, notices=report.notices, field_rows=built.rows, original_names=built.original_names
+        raw=raw,
+        notices=report.notices,
+        field_rows=built.rows,
+        original_names=built.original_names,
+        inner_rows=built.inner_rows,
     )
-    for f in built.fields:
+    inner = [child for top in built.fields for child in top.get("fields", [])]
+    for f in [*built.fields, *inner]:
         if "choices" in f:
             result.choice_rows[f["name"]] = f.pop("_choice_rows")
     return result
@@ -340,10 +347,9 @@ class _Rows:
         return Entry("end", number, opened.name, {}, group_kind=opened.group_kind)
 
     def _begin(self, kind: str, number: int, name: str, row: dict[str, str], at_type: str) -> Entry:
-        """begin_group (a page or a condition on its questions); repeats and loops are refused."""
-        if kind == "repeat":
-            self.report.add(at_type, f"repeats are not supported (begin_repeat '{name or '?'}')")
-        elif kind == "loop":
+        """begin_group (a page or a condition on its questions), begin_repeat (a repeat);
+        loops are refused."""
+        if kind == "loop":
             self.report.add(at_type, f"loops are not supported (begin_loop '{name or '?'}')")
         field: dict[str, Any] = {}
         label = texts(self.survey, row, "label")
@@ -357,7 +363,35 @@ class _Rows:
             field["relevant"] = check_expression(
                 relevant[1], f"survey sheet, row {number}, column '{relevant[0]}'", self.report
             )
+        if kind == "repeat":
+            self._repeat_counts(number, row, field)
         return Entry("begin", number, name, field, group_kind=kind)
+
+    def _repeat_counts(self, number: int, row: dict[str, str], field: dict[str, Any]) -> None:
+        """A repeat's entries: as many as the person adds (up to our default maximum), a
+        fixed number (`repeat_count` 3), or our own min_count and max_count columns."""
+        for key in ("min_count", "max_count"):
+            found = self._cell(row, f"intake_{key}")
+            if found:
+                value = found[1].strip()
+                where = f"survey sheet, row {number}, column '{found[0]}'"
+                if re.fullmatch(r"[0-9]{1,3}(\.0)?", value):
+                    field[key] = int(float(value))
+                else:
+                    self.report.add(where, f"'{key}' must be a whole number, 0 or more")
+        found = self._cell(row, "repeat_count")
+        if not found:
+            return
+        value = found[1].strip()
+        where = f"survey sheet, row {number}, column '{found[0]}'"
+        if re.fullmatch(r"[0-9]{1,3}(\.0)?", value):
+            field["min_count"] = field["max_count"] = int(float(value))
+        else:
+            self.report.add(
+                where,
+                "a repeat_count computed from answers is not supported yet: the person adds "
+                "the entries; write a number, or leave the column empty",
+            )
 
     # -- the columns of a question row
 
