@@ -19,7 +19,7 @@ from intake.engine import logic, repeats
 from intake.engine.definition import FormDefinition, load_file
 from intake.engine.validation import DefinitionError, validate
 from intake.extensions import db
-from intake.storage.models import Answer
+from intake.storage.models import Answer, Response
 from tests.conftest import form_payload, install_form, response_count
 
 URL = "/f/mitglieder?district=mainz-bingen"
@@ -308,3 +308,52 @@ def test_every_entry_is_a_page_question_of_its_own():
     assert (second.stored_name, second.entry, second.repeat) == ("member_age", 2, "members")
     assert second.label("de").text == "Wie alt ist ${member_name-2}?"
     assert definition.field("member_age").entry is None  # as stored: once
+
+
+def _send_household(app, client, lang: str = "de") -> str:
+    """A household of three sent without JavaScript; the response's reference."""
+    install_form(app, "members.yaml")
+    url = f"/f/mitglieder?district=mainz-bingen&lang={lang}"
+    html = client.get(url).get_data(as_text=True)
+    answers = {
+        "contact": "Amal",
+        "members": "3",
+        "member_name-1": "Omar",
+        "member_age-1": "41",
+        "relation-1": "partner",
+        "member_name-2": "Lina",
+        "member_age-2": "9",
+        "relation-2": "child",
+        "school-2": "yes",
+        "member_name-3": "يوسف",
+        "member_age-3": "4",
+    }
+    sent = client.post(url, data=form_payload(html, {**answers, "nav": "send"}))
+    assert sent.status_code == 303
+    with app.app_context():
+        return db.session.scalar(sa.select(Response.id))
+
+
+def test_the_response_page_shows_each_entry_under_its_heading(app, client, auth, create_user):
+    response_id = _send_household(app, client)
+    create_user("mb@example.org", districts=("mainz-bingen",))
+    auth.login("mb@example.org")
+    html = client.get(f"/admin/responses/{response_id}?lang=de").get_data(as_text=True)
+    table = re.sub(r"\s+", " ", html[html.index('<table class="data">') : html.index("</table>")])
+    headings = re.findall(
+        r'<tr class="entry-heading"><th colspan="2" scope="rowgroup">([^<]*)</th>', table
+    )
+    assert headings == ["Haushaltsmitglied 1", "Haushaltsmitglied 2", "Haushaltsmitglied 3"]
+    # Entry 2's answers, in order, between its heading and the next one.
+    second = table[table.index("Haushaltsmitglied 2") : table.index("Haushaltsmitglied 3")]
+    assert re.findall(r'<div dir="auto">([^<]*)</div>', second) == ["Lina", "9", "Kind", "Ja", "2"]
+    assert "يوسف" in table
+
+
+def test_a_correction_shows_the_entries_again_and_keeps_them(app, client, auth, create_user):
+    response_id = _send_household(app, client)
+    create_user("mb@example.org", districts=("mainz-bingen",))
+    auth.login("mb@example.org")
+    page = client.get(f"/admin/responses/{response_id}/correct").get_data(as_text=True)
+    assert entries_shown(page) == [1, 2, 3]
+    assert 'name="member_name-3" value="يوسف"' in page

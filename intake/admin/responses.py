@@ -13,6 +13,7 @@ import json
 import sqlalchemy as sa
 from flask import Response as HttpResponse
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -195,15 +196,24 @@ def _admin_lang() -> str:
     return current_language()
 
 
-def _answer_rows(response: Response, definition: FormDefinition) -> list[tuple[str, list[str]]]:
-    """(question, answers) in the order of the version the person answered."""
+def _answer_rows(
+    response: Response, definition: FormDefinition
+) -> list[tuple[str, list[str], str | None]]:
+    """(question, answers, the entry's heading before it) in the order of the version the
+    person answered; a repeat's questions entry by entry, each entry under a heading."""
     lang = _admin_lang()
     values = answer_values(response)
     places = dict(db.session.execute(sa.select(Municipality.slug, Municipality.name)).all())
     rows = []
-    for fdef in definition.answer_fields:
-        shown = [fdef.answer_label(v, lang, places) for v in values.get(fdef.name, [])]
-        rows.append((fdef.report_label(lang), shown))
+    last = None
+    for fdef, entry, found in definition.answered(values):
+        shown = [fdef.answer_label(v, lang, places) for v in found]
+        heading = None
+        if entry is not None and (fdef.repeat, entry) != last:
+            what = definition.field(fdef.repeat).report_label(lang)
+            heading = _("%(what)s %(number)s", what=what, number=format_number(entry))
+        last = (fdef.repeat, entry)
+        rows.append((fdef.report_label(lang), shown, heading))
     return rows
 
 

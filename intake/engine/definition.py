@@ -432,6 +432,22 @@ class FormDefinition:
                 out[name] = [repeat.name, repeat.counts[1]]
         return json.dumps(out, separators=(",", ":"))
 
+    def answered(self, values: Mapping[str, list[str]]):
+        """(question, entry, its values) in the form's order for a response's answers as
+        the pages name them (storage.responses.answer_values): a repeat's questions per
+        entry (from 1) after the repeat, entry None elsewhere; unanswered ones with []."""
+        for fdef in self.answer_fields:
+            if fdef.repeat is not None:
+                continue  # with its repeat, entry by entry
+            yield fdef, None, values.get(fdef.name, [])
+            if fdef.kind.repeat:
+                count = _count(values.get(fdef.name))
+                for entry in range(1, min(count, fdef.counts[1]) + 1):
+                    for child in self.children(fdef.name):
+                        if child.answerable:
+                            name = repeats.instance_name(child.name, entry)
+                            yield child, entry, values.get(name, [])
+
     def children(self, repeat: str) -> list[FieldDef]:
         """The questions of `repeat` as stored (once each)."""
         return [f for f in self.fields if f.repeat == repeat]
@@ -497,6 +513,12 @@ class FormDefinition:
     def municipality_field(self) -> FieldDef | None:
         """The field whose answer decides the district, if the form asks for one."""
         return next((f for f in self.fields if f.kind.place), None)
+
+
+def _count(values: list[str] | None) -> int:
+    """A stored number of entries (a whole number; anything else counts as none)."""
+    text = values[0] if values else ""
+    return int(text) if text.isascii() and text.isdigit() else 0
 
 
 def _with_other(fdef: FieldDef) -> list[FieldDef]:

@@ -48,23 +48,27 @@ def _access(response: Response) -> Access:
     values = answer_values(response)
     rows: list[tuple[str, str, list[str]]] = []
     answers = []
-    for fdef in definition.answer_fields:
-        raw = values.get(fdef.name)
+    for fdef, entry, raw in definition.answered(values):
         if not raw:
             continue
         shown = [fdef.answer_label(v, "de", places) for v in raw]
         label_de = fdef.label("de").text
         label_own = fdef.label(lang).text if lang else label_de
+        if entry is not None:  # "Vorname (Haushaltsmitglied 2)"
+            repeat = definition.field(fdef.repeat)
+            label_de = f"{label_de} ({repeat.label('de').text} {entry})"
+            label_own = f"{label_own} ({repeat.label(lang or 'de').text} {entry})"
         rows.append((label_de, label_own, shown))
-        answers.append(
-            {
-                "question": fdef.name,
-                "label": label_de,
-                "label_in_language": label_own,
-                "values": raw,
-                "shown": shown,
-            }  # fmt: skip
-        )
+        answer = {
+            "question": fdef.name,
+            "label": label_de,
+            "label_in_language": label_own,
+            "values": raw,
+            "shown": shown,
+        }
+        if entry is not None:
+            answer["entry"] = entry
+        answers.append(answer)
     invitation = response.invitation
     data = {
         "reference": response.reference,

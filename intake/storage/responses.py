@@ -195,7 +195,10 @@ def answers_as_data(response: Response, multiple: set[str]) -> dict[str, str | l
     """A stored response as form data, to show it again for changes; `multiple` names
     the questions that take several values (the others get their one value)."""
     values = answer_values(response)
-    return {name: found if name in multiple else found[0] for name, found in values.items()}
+    return {
+        name: found if split_instance(name)[0] in multiple else found[0]
+        for name, found in values.items()
+    }
 
 
 def answer_values(response: Response) -> dict[str, list[str]]:

@@ -1,0 +1,152 @@
+"""A household's members in Chromium (#21): entries added and removed with and without
+JavaScript, in German and Arabic; texts and calculations over the entries kept current
+as the server makes them; three members queued offline on a kiosk and sent once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from intake.extensions import db
+from intake.storage.models import Answer
+from tests.browser.test_kiosk_browser import cached_urls, wait_until
+from tests.conftest import install_form, response_count
+
+TEXTS = {
+    "de": {
+        "contact": "Ihr Name",
+        "name": "Vorname",
+        "add": "Add: Haushaltsmitglied",
+        "send": "Antworten senden",
+        "entry": "Haushaltsmitglied",
+    },
+    "ar": {
+        "contact": "اسمك",
+        "name": "الاسم الأول",
+        "add": "Add: فرد من الأسرة",
+        "send": "إرسال الإجابات",
+        "entry": "فرد من الأسرة",
+    },
+}
+
+
+def rows(app) -> list[tuple[str, int | None, str]]:
+    with app.app_context():
+        query = sa.select(Answer.field, Answer.entry, Answer.value).order_by(Answer.id)
+        return [tuple(r) for r in db.session.execute(query)]
+
+
+def entry(page, number: int):
+    return page.locator(f'fieldset[data-entry="{number}"]')
+
+
+@pytest.mark.parametrize("lang", ["de", "ar"])
+def test_members_are_added_and_removed_on_the_page(app, live_server, browser, screenshots, lang):
+    install_form(app, "members.yaml")
+    t = TEXTS[lang]
+    context = browser.new_context(viewport={"width": 412, "height": 915}, locale=lang)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server}/f/mitglieder?district=mainz-bingen&lang={lang}")
+    page.get_by_label(t["contact"]).fill("Amal")
+    expect(entry(page, 1)).to_be_visible()
+    expect(entry(page, 2)).to_be_hidden()
+    entry(page, 1).get_by_label(t["name"]).fill("Omar")
+    entry(page, 1).locator('input[name="member_age-1"]').fill("41")
+    add = page.get_by_role("button", name=t["add"])
+    for number, (name, age) in enumerate((("Lina", "9"), ("Yusuf", "4")), start=2):
+        add.click()
+        expect(entry(page, number)).to_be_visible()
+        # The new entry's first question has the focus: type on.
+        expect(entry(page, number).get_by_label(t["name"])).to_be_focused()
+        page.keyboard.type(name)
+        entry(page, number).locator(f'input[name="member_age-{number}"]').fill(age)
+    # Its own name inside the entry's question, as typed:
+    expect(entry(page, 2).locator('[data-insert="member_name-2"]').first).to_have_text("Lina")
+    # A question of entry 2 only for school-age children (6 to 17):
+    expect(entry(page, 2).locator('[data-field="school-2"]')).to_be_visible()
+    expect(entry(page, 1).locator('[data-field="school-1"]')).to_be_hidden()
+    # count(${members}) + 1 and sum(${member_age}), as the server computes them:
+    expect(page.locator('[data-insert="size"]').first).to_have_text("4")
+    expect(page.locator('[data-insert="ages"]').first).to_have_text("54")
+    # Remove Lina: Yusuf moves up into entry 2, entry 3 is gone.
+    entry(page, 2).locator("button[data-remove]").click()
+    assert errors == []
+    expect(entry(page, 3)).to_be_hidden()
+    expect(entry(page, 2).get_by_label(t["name"])).to_have_value("Yusuf")
+    expect(entry(page, 2).locator('input[name="member_age-2"]')).to_have_value("4")
+    expect(page.locator('[data-insert="size"]').first).to_have_text("3")
+    entry(page, 2).get_by_role("radio").nth(1).check()  # relation: child
+    page.screenshot(path=str(screenshots / f"repeat-{lang}.png"), full_page=True)
+    page.get_by_role("button", name=t["send"]).click()
+    expect(page.locator(".receipt")).to_be_visible()
+    stored = rows(app)
+    assert ("members", None, "2") in stored
+    assert [(e, v) for f, e, v in stored if f == "member_name"] == [(1, "Omar"), (2, "Yusuf")]
+    assert [(e, v) for f, e, v in stored if f == "relation"] == [(2, "child")]
+    assert ("ages", None, "45") in stored
+    context.close()
+
+
+def test_members_are_added_and_removed_without_javascript(app, live_server, browser):
+    install_form(app, "members.yaml")
+    context = browser.new_context(java_script_enabled=False, locale="de")
+    page = context.new_page()
+    page.goto(f"{live_server}/f/mitglieder?district=mainz-bingen")
+    page.get_by_label("Ihr Name").fill("Amal")
+    entry(page, 1).get_by_label("Vorname").fill("Omar")
+    entry(page, 1).locator('input[name="member_age-1"]').fill("41")
+    page.get_by_role("button", name="Add: Haushaltsmitglied").click()  # the page comes back
+    expect(entry(page, 2)).to_be_visible()
+    expect(entry(page, 1).get_by_label("Vorname")).to_have_value("Omar")
+    entry(page, 2).get_by_label("Vorname").fill("Lina")
+    entry(page, 2).locator('input[name="member_age-2"]').fill("9")
+    page.get_by_role("button", name="Add: Haushaltsmitglied").click()
+    entry(page, 3).get_by_label("Vorname").fill("Ghost")
+    entry(page, 3).locator("button[data-remove]").click()
+    expect(entry(page, 3)).to_be_hidden()
+    # Enter in a text box sends the page, not an entry's button before it.
+    entry(page, 2).locator('input[name="member_age-2"]').press("Enter")
+    expect(page.locator(".receipt")).to_be_visible()
+    stored = rows(app)
+    assert [(e, v) for f, e, v in stored if f == "member_name"] == [(1, "Omar"), (2, "Lina")]
+    assert ("size", None, "3") in stored
+    context.close()
+
+
+@pytest.fixture
+def kiosk_members(app, make_event) -> str:
+    install_form(app, "members.yaml")
+    return make_event(forms=("mitglieder",))
+
+
+def test_a_kiosk_household_of_three_queued_offline_is_stored_once(
+    app, live_server, browser, kiosk_members
+):
+    tablet = browser.new_context(viewport={"width": 1024, "height": 768}, locale="de-DE")
+    page = tablet.new_page()
+    page.goto(f"{live_server}/k/{kiosk_members}")
+    wait_until(lambda: page.evaluate("navigator.serviceWorker.controller !== null"))
+    wait_until(lambda: any("/f/mitglieder?lang=de" in url for url in cached_urls(page)))
+    tablet.set_offline(True)
+    page.get_by_role("link", name="Deutsch").click()
+    page.get_by_label("Ihr Name").fill("Amal")
+    for number, (name, age) in enumerate((("Omar", "41"), ("Lina", "9"), ("Yusuf", "4")), 1):
+        if number > 1:
+            page.get_by_role("button", name="Add: Haushaltsmitglied").click()
+        entry(page, number).get_by_label("Vorname").fill(name)
+        entry(page, number).locator(f'input[name="member_age-{number}"]').fill(age)
+    page.get_by_role("button", name="Antworten senden").click()
+    expect(page.get_by_text("Ihre Antworten sind auf diesem Tablet gespeichert")).to_be_visible()
+    assert response_count(app) == 0
+    tablet.set_offline(False)
+    wait_until(lambda: response_count(app) == 1, message="the queued household stored")
+    time.sleep(1)  # a second send would arrive now
+    assert response_count(app) == 1
+    names = [(e, v) for f, e, v in rows(app) if f == "member_name"]
+    assert names == [(1, "Omar"), (2, "Lina"), (3, "Yusuf")]
+    tablet.close()
