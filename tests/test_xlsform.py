@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyxform.xls2xform import convert
 
-from intake.engine.definition import FormDefinition
 from intake.engine import logic
+from intake.engine.definition import FormDefinition
 from intake.engine.expressions import check
 from intake.engine.validation import DefinitionError, validate
 from intake.engine.xlsform import load_xlsform, read_xlsform, write_xlsform
