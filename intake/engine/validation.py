@@ -264,7 +264,9 @@ def _repeat(
     out.update(_repeat_counts(field, where, problems))
     children = field.get("fields")
     out["fields"] = []
-    if not isinstance(children, list) or not children:
+    if not isinstance(children, list):
+        # An empty list is a repeat being built (the studio asks for its questions
+        # before it can be published).
         problems.append(f"{where}: a repeat needs 'fields', the questions of each entry")
         return
     here = f"fields[{index}]"

@@ -27,6 +27,17 @@ def publish_problems(definition: FormDefinition) -> list[Problem]:
     answerable = [f for f in definition.fields if f.answerable and f.other_of is None]
     if not answerable:
         problems.append(Problem(_("The form has no questions yet.")))
+    problems += [
+        Problem(
+            _(
+                "“%(question)s” has no questions yet: add the questions each entry asks.",
+                question=repeat.report_label(definition.default_language),
+            ),
+            repeat.name,
+        )
+        for repeat in definition.repeats
+        if not definition.children(repeat.name)
+    ]
     problems += _privacy_problems(definition)
     problems += _missing_texts(definition)
     problems += _reference_problems(definition)

@@ -28,12 +28,9 @@ Definition = dict[str, Any]
 
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 #: The types the studio offers for a new question, in the order of its menu.
-#: (Calculations and repeats come from XLSForm or YAML files for now: the studio has no
-#: calculation editor and does not build a repeat's questions yet.)
+#: (Calculations come from XLSForm files for now: the studio has no calculation editor.)
 STUDIO_TYPES = tuple(
-    name
-    for name, kind in FIELD_TYPES.items()
-    if name != "page" and not kind.calculated and not kind.repeat
+    name for name, kind in FIELD_TYPES.items() if name != "page" and not kind.calculated
 )
 #: A question's texts that may insert answers, besides its choices' labels.
 TEXT_KEYS = ("label", "hint", "constraint_message")
@@ -99,14 +96,32 @@ def copy_as(raw: Definition, slug: str, title: str) -> Definition:
     return checked(new)
 
 
+def items(raw: Definition) -> list[dict[str, Any]]:
+    """Every question and page in order, a repeat's questions right after the repeat."""
+    return [f for top in raw["fields"] for f in [top, *(top.get("fields") or [])]]
+
+
 def names(raw: Definition) -> set[str]:
-    return {f["name"] for f in raw["fields"]}
+    return {f["name"] for f in items(raw)}
+
+
+def find(raw: Definition, name: str) -> dict[str, Any] | None:
+    """The question or page called `name` (also inside a repeat), if any."""
+    return next((f for f in items(raw) if f["name"] == name), None)
+
+
+def repeat_of(raw: Definition, name: str) -> str | None:
+    """The repeat the question called `name` is in, if any."""
+    for top in raw["fields"]:
+        if any(f["name"] == name for f in top.get("fields") or []):
+            return top["name"]
+    return None
 
 
 def asks(raw: Definition, ftype: str, besides: dict[str, Any] | None = None) -> bool:
     """Whether the form has a question of `ftype` (other than `besides`)."""
     skip = besides["name"] if besides else None
-    return any(f["type"] == ftype and f["name"] != skip for f in raw["fields"])
+    return any(f["type"] == ftype and f["name"] != skip for f in items(raw))
 
 
 def offered_types(raw: Definition) -> list[str]:
@@ -115,17 +130,40 @@ def offered_types(raw: Definition) -> list[str]:
 
 
 def index_of(raw: Definition, name: str) -> int:
-    for index, item in enumerate(raw["fields"]):
+    """The place of `name` among every question and page (a repeat's after the repeat)."""
+    for index, item in enumerate(items(raw)):
         if item["name"] == name:
             return index
     raise KeyError(name)
 
 
+def _place(raw: Definition, name: str) -> tuple[list[dict[str, Any]], int]:
+    """The list holding `name` (the form's, or a repeat's questions) and its index there."""
+    for top_index, top in enumerate(raw["fields"]):
+        if top["name"] == name:
+            return raw["fields"], top_index
+        for index, child in enumerate(top.get("fields") or []):
+            if child["name"] == name:
+                return top["fields"], index
+    raise KeyError(name)
+
+
+#: `after` of a question added as the first of a repeat's questions: "in:<repeat>".
+AT_START = "in:"
+
+
 def insert(raw: Definition, item: dict[str, Any], after: str | None) -> Definition:
-    """Add a question or page after the one called `after` (None: at the end)."""
+    """Add a question or page after the one called `after` (None: at the end); after a
+    repeat's question, or at the start of a repeat (`in:<repeat>`), it joins the repeat."""
     new = copy.deepcopy(raw)
-    position = len(new["fields"]) if after is None else index_of(new, after) + 1
-    new["fields"].insert(position, item)
+    if after is None:
+        new["fields"].append(item)
+    elif after.startswith(AT_START):
+        holder, index = _place(new, after.removeprefix(AT_START))
+        holder[index].setdefault("fields", []).insert(0, item)
+    else:
+        holder, index = _place(new, after)
+        holder.insert(index + 1, item)
     return checked(new)
 
 
@@ -133,10 +171,11 @@ def replace(raw: Definition, name: str, item: dict[str, Any]) -> Definition:
     """Put `item` in the place of the question called `name`; a new key is followed
     by every condition and check that read the old one."""
     new = copy.deepcopy(raw)
-    new["fields"][index_of(new, name)] = item
+    holder, index = _place(new, name)
+    holder[index] = item
     if item["name"] != name:
         old, renamed = f"${{{name}}}", f"${{{item['name']}}}"
-        for other in new["fields"]:
+        for other in items(new):
             for key in EXPRESSION_KEYS:
                 if isinstance(other.get(key), str):
                     other[key] = other[key].replace(old, renamed)
@@ -156,8 +195,7 @@ def _rename_in_texts(item: dict[str, Any], old: str, new: str) -> None:
 def move(raw: Definition, name: str, step: int) -> Definition:
     """Move a question or page one place up (-1) or down (+1); at the edge nothing moves."""
     new = copy.deepcopy(raw)
-    fields = new["fields"]
-    index = index_of(new, name)
+    fields, index = _place(new, name)  # within its repeat, or among the form's
     target = index + step
     if 0 <= target < len(fields):
         fields[index], fields[target] = fields[target], fields[index]
@@ -166,17 +204,21 @@ def move(raw: Definition, name: str, step: int) -> Definition:
 
 def used_by(raw: Definition, name: str) -> list[str]:
     """The questions whose conditions, checks or texts read the question called `name`."""
+    found = find(raw, name)
+    gone = {name} | {f["name"] for f in (found or {}).get("fields") or []}  # a repeat's too
     readers = []
-    for item in raw["fields"]:
+    for item in items(raw):
+        if item["name"] in gone:
+            continue
         inserted = {
             ref for _key, text in texts_of(item) for ref in texts.INSERTED_ANY.findall(text)
         }
-        if name in inserted:
+        if gone & inserted:
             readers.append(item["name"])
             continue
         for key in EXPRESSION_KEYS:
             source = item.get(key)
-            if isinstance(source, str) and name in references(parse(source)):
+            if isinstance(source, str) and gone & references(parse(source)):
                 readers.append(item["name"])
                 break
     return readers
@@ -185,7 +227,8 @@ def used_by(raw: Definition, name: str) -> list[str]:
 def remove(raw: Definition, name: str) -> Definition:
     """The definition without the question called `name` (callers check `used_by` first)."""
     new = copy.deepcopy(raw)
-    del new["fields"][index_of(new, name)]
+    holder, index = _place(new, name)
+    del holder[index]
     return checked(new)
 
 

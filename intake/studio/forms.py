@@ -15,6 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from intake.engine import repeats
 from intake.engine.definition import FieldDef
 from intake.engine.fieldtypes import FIELD_TYPES
 from intake.engine.texts import INSERTED_ANY
@@ -61,7 +62,7 @@ TYPE_NAMES = {
     "note": _l("Information text (no answer)"),
     "hidden": _l("Hidden value (from the link)"),
     "calculate": _l("Calculated value (from a file)"),
-    "repeat": _l("Repeated questions (from a file)"),
+    "repeat": _l("Repeated questions (one entry per person, child, …)"),
     "page": _l("Page"),
 }
 
@@ -152,7 +153,9 @@ def read_question(
     item["name"] = _key(data, stored, item, taken, key_locked, errors)
     if kind.answerable and kind.may_be_required:
         item["required"] = data.get("required") == "on"
-    if kind.answerable:
+    if kind.repeat:
+        _counts(data, item, errors)
+    elif kind.answerable:
         item["personal"] = data.get("personal") == "on" or data.get("sensitive") == "on"
     if kind.may_be_sensitive and kind.answerable:
         item["sensitive"] = data.get("sensitive") == "on"
@@ -175,6 +178,27 @@ def read_question(
     return item, errors
 
 
+def _counts(data: Mapping[str, str], item: dict[str, Any], errors: Errors) -> None:
+    """A repeat's least and most entries (its questions are added one by one after)."""
+    item.setdefault("fields", [])
+    limit = repeats.MAX_COUNT_LIMIT
+    for key, fallback in (("min_count", 0), ("max_count", repeats.DEFAULT_MAX_COUNT)):
+        text = (data.get(key) or "").strip()
+        if not text:
+            item[key] = fallback
+        elif text.isascii() and text.isdigit() and int(text) <= limit:
+            item[key] = int(text)
+        else:
+            errors[key] = [_("Please enter a whole number from 0 to %(limit)s.", limit=limit)]
+            item[key] = fallback
+    if "min_count" in errors or "max_count" in errors:
+        return
+    if item["max_count"] < 1:
+        errors["max_count"] = [_("Please allow at least one entry.")]
+    elif item["min_count"] > item["max_count"]:
+        errors["min_count"] = [_("The least number of entries is more than the most.")]
+
+
 #: The inputs whose texts may insert answers with ${key}.
 _TEXT_INPUTS = ("label_", "hint_", "check_message_", "choice_")
 
@@ -183,7 +207,7 @@ def _inserted_answers(
     data: Mapping[str, str], raw: dict[str, Any], item: dict[str, Any], errors: Errors
 ) -> None:
     """ "Wie alt ist ${name}?": a text may insert the answer of a question of the form."""
-    known = {f["name"] for f in raw["fields"] if FIELD_TYPES[f["type"]].answerable}
+    known = {f["name"] for f in editing.items(raw) if FIELD_TYPES[f["type"]].answerable}
     if FIELD_TYPES[item["type"]].answerable:
         known.add(item["name"])
     for name, value in data.items():
@@ -286,7 +310,7 @@ def _condition(
     the builder is used or "no condition" is chosen."""
     if data.get("condition_keep") == "on" and item.get("relevant"):
         return
-    before = {f["name"]: f for f in raw["fields"]}
+    before = {f["name"]: f for f in editing.items(raw)}
     numeric = {n for n, f in before.items() if FIELD_TYPES[f["type"]].bounds}
     clauses = []
     for i in range(CONDITION_ROWS):
@@ -390,9 +414,9 @@ def read_details(
 
 
 def _without_languages(raw: dict[str, Any], dropped: set[str]) -> dict[str, Any]:
-    """The fields with their texts in the dropped languages removed."""
-    fields = []
-    for item in raw["fields"]:
+    """The fields with their texts in the dropped languages removed (a repeat's too)."""
+
+    def without(item: dict[str, Any]) -> dict[str, Any]:
         item = dict(item)
         for key in ("label", "hint", "constraint_message"):
             if isinstance(item.get(key), dict):
@@ -402,8 +426,11 @@ def _without_languages(raw: dict[str, Any], dropped: set[str]) -> dict[str, Any]
                 {**c, "label": {k: v for k, v in c["label"].items() if k not in dropped}}
                 for c in item["choices"]
             ]
-        fields.append(item)
-    return {"fields": fields}
+        if "fields" in item:
+            item["fields"] = [without(child) for child in item["fields"]]
+        return item
+
+    return {"fields": [without(item) for item in raw["fields"]]}
 
 
 def label_of(item: FieldDef | dict[str, Any], lang: str) -> str:

@@ -218,7 +218,7 @@ def _locked_keys(form: Form) -> set[str]:
             FormVersion.form_id == form.id, FormVersion.published_at.is_not(None)
         )
     )
-    return {f["name"] for definition in definitions for f in definition["fields"]}
+    return {f["name"] for definition in definitions for f in editing.items(definition)}
 
 
 @bp.get("/forms/<slug>/edit")
@@ -365,13 +365,16 @@ def studio_question(slug: str, name: str | None = None):
     current = draft or live
     stored = None
     if name is not None:
-        stored = next((f for f in current.definition["fields"] if f["name"] == name), None)
+        stored = editing.find(current.definition, name)
         if stored is None:
             abort(404)
     ftype = stored["type"] if stored else request.values.get("type", "")
     if ftype not in FIELD_TYPES:
         abort(404)
     after = request.values.get("after") or None
+    if after is not None and editing.find(current.definition, _after_name(after)) is None:
+        after = None  # a question removed meanwhile: at the end
+    within = _within(current.definition, stored, after)
     locked = stored is not None and stored["name"] in _locked_keys(form)
     errors: inputs.Errors = {}
     shown = inputs.show(stored or {"type": ftype, "name": ""})
@@ -380,6 +383,11 @@ def studio_question(slug: str, name: str | None = None):
             abort(400)
         draft = _draft_for_change(form)
         item, errors = inputs.read_question(request.form, ftype, stored, draft.definition, locked)
+        kind = FIELD_TYPES[ftype]
+        if within is not None and (kind.page_break or kind.repeat or kind.place):
+            errors["type"] = [
+                _("A repeat asks questions: it cannot hold a page, a repeat or the municipality.")
+            ]
         if not errors:
             try:
                 if stored is None:
@@ -406,14 +414,14 @@ def studio_question(slug: str, name: str | None = None):
         db.session.rollback()
         current = draft
     raw = current.definition
-    position = (
-        editing.index_of(raw, stored["name"])
-        if stored
-        else (
-            editing.index_of(raw, after) + 1 if after in editing.names(raw) else len(raw["fields"])
-        )
-    )
-    earlier = [f for f in raw["fields"][:position] if FIELD_TYPES[f["type"]].answerable]
+    every = editing.items(raw)
+    if stored:
+        position = editing.index_of(raw, stored["name"])
+    elif after is not None:
+        position = editing.index_of(raw, _after_name(after)) + 1
+    else:
+        position = len(every)
+    earlier = [f for f in every[:position] if FIELD_TYPES[f["type"]].answerable]
     return (
         render_template(
             "studio/question.html",
@@ -438,9 +446,26 @@ def studio_question(slug: str, name: str | None = None):
             condition_rows=inputs.CONDITION_ROWS,
             label_of=inputs.label_of,
             type_names=inputs.TYPE_NAMES,
+            within=within,
         ),
         422 if errors else 200,
     )
+
+
+def _after_name(after: str) -> str:
+    """The question a new one comes after ("in:<repeat>": the repeat it starts)."""
+    return after.removeprefix(editing.AT_START)
+
+
+def _within(raw: dict, stored: dict | None, after: str | None) -> dict | None:
+    """The repeat a question is (or will be) asked in, if any."""
+    if stored is not None:
+        name = editing.repeat_of(raw, stored["name"])
+    elif after is not None and after.startswith(editing.AT_START):
+        name = _after_name(after)
+    else:
+        name = editing.repeat_of(raw, after) if after else None
+    return editing.find(raw, name) if name else None
 
 
 # --- publish ----------------------------------------------------------------------
