@@ -1,4 +1,8 @@
-"""Back office: CSV and XLSX exports of a form's responses for one district (or all)."""
+"""Back office: CSV and XLSX exports of a form's responses for one district (or all).
+
+The XLSX holds a sheet per repeat besides the responses; a repeat's entries as CSV
+are the CSV address with `?repeat=<name>` (intake.reports.exports).
+"""
 
 from __future__ import annotations
 
@@ -25,14 +29,15 @@ CHUNK = 64 * 1024
 @bp.get("/exports/<district>/<form_slug>.csv")
 @login_required
 def export_csv(district: str, form_slug: str):
-    """Every response of a form as CSV for German Excel, streamed row batch by batch."""
+    """Every response of a form as CSV for German Excel, streamed row batch by batch;
+    with `?repeat=<name>` the entries of that repeat instead, one row per entry."""
     return _export(district, form_slug, "csv", _csv_response)
 
 
 @bp.get("/exports/<district>/<form_slug>.xlsx")
 @login_required
 def export_xlsx(district: str, form_slug: str):
-    """Every response of a form as an Excel workbook."""
+    """Every response of a form as an Excel workbook, with a sheet per repeat."""
     return _export(district, form_slug, "xlsx", _xlsx_response)
 
 
@@ -51,6 +56,16 @@ def _export(district: str, form_slug: str, fmt: str, respond: Callable):
     sensitive = args.get("sensitive", "0")
     if sensitive not in ("0", "1"):
         problems.append(_("'sensitive' must be 1 (include special categories) or 0."))
+    repeat = args.get("repeat")
+    names = [r.name for r in definition.repeats]
+    if repeat is not None and fmt != "csv":
+        problems.append(_("'repeat' is for the CSV export: the XLSX has a sheet per repeat."))
+    elif repeat is not None and repeat not in names:
+        problems.append(
+            _("'repeat' must name a repeat of this form: %(names)s.", names=", ".join(names))
+            if names
+            else _("This form has no repeats.")
+        )
     if problems:
         return render_error(400, " ".join(problems))
     period = " ".join(
@@ -63,12 +78,20 @@ def _export(district: str, form_slug: str, fmt: str, respond: Callable):
     # Special categories (Art. 9) only when asked for, and then audited as such.
     if sensitive == "1":
         action, period = f"{action}.sensitive", f"{period} sensitive=yes"
-    audit.record(action, current_user, f"{target} lang={params.lang} {period}".strip())
-    rows = exports.export_rows(
-        form, definition, districts, params, params.lang, sensitive=sensitive == "1"
-    )
-    filename = f"intake-{district}-{form_slug}-{local_today().isoformat()}.{fmt}"
-    return respond(rows, filename)
+    asked = f"lang={params.lang}" + (f" repeat={repeat}" if repeat else "")
+    audit.record(action, current_user, f"{target} {asked} {period}".strip())
+    options = {"sensitive": sensitive == "1"}
+    if fmt == "xlsx":
+        content = exports.export_sheets(form, definition, districts, params, params.lang, **options)
+    elif repeat:
+        content = exports.repeat_rows(
+            form, definition, districts, params, params.lang, repeat, **options
+        )
+    else:
+        content = exports.export_rows(form, definition, districts, params, params.lang, **options)
+    name = f"{form_slug}-{repeat}" if repeat else form_slug
+    filename = f"intake-{district}-{name}-{local_today().isoformat()}.{fmt}"
+    return respond(content, filename)
 
 
 def _csv_response(rows, filename: str) -> HttpResponse:
@@ -79,9 +102,9 @@ def _csv_response(rows, filename: str) -> HttpResponse:
     )
 
 
-def _xlsx_response(rows, filename: str) -> HttpResponse:
+def _xlsx_response(sheets, filename: str) -> HttpResponse:
     # Built completely before the response starts, so a failure is a proper error page.
-    handle = exports.xlsx_file(rows)
+    handle = exports.workbook_file(sheets)
     size = handle.seek(0, 2)
     handle.seek(0)
     return HttpResponse(

@@ -3,7 +3,28 @@
 Plain functions with no `request` access, so the back office and the CLI can share
 them. `export_rows` streams: it reads responses in keyset-paginated batches and the
 answers of each batch with one query, so memory stays bounded for any number of
-responses. The writers (`csv_stream`, `xlsx_file`) neutralise spreadsheet formulas.
+responses. The writers (`csv_stream`, `xlsx_file`, `workbook_file`) neutralise
+spreadsheet formulas.
+
+Repeats (a household's members, intake.engine.repeats) have a varying number of
+entries, so their questions are not columns of the wide export (one row per response):
+there the repeat is one column, its number of entries. Each repeat's entries are a
+long table of their own, one row per (response, entry), made by `repeat_rows` from the
+same scoped, batched reading of responses:
+
+- XLSX (`export_sheets`): the wide sheet first, then one sheet per repeat, titled with
+  the repeat's label in the export's language (`sheet_titles`: at most 31 characters,
+  none of []:*?/\\, unique), with the columns Reference, Entry, then the repeat's
+  questions.
+- CSV: one long CSV per repeat, a download of its own beside the wide CSV (the same
+  address with `?repeat=<name>`: the same permission check and audit event, the repeat
+  named in it), with the columns Reference, Repeat (its label), Entry, then the
+  repeat's questions. One file per repeat, not one for all repeats: two repeats have
+  different questions, and a table whose columns are the questions of every repeat
+  would be mostly empty and would change shape whenever a repeat is added.
+
+Entries are those the repeat's stored count names (1 to n), and any entry with an
+answer beyond it, so an entry with no answers still has its row.
 """
 
 from __future__ import annotations
@@ -11,6 +32,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,6 +47,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from intake.engine import repeats as repeat_engine
 from intake.engine.definition import FieldDef, FormDefinition
 from intake.extensions import db
 from intake.kiosk.store import event_names
@@ -45,6 +68,12 @@ XLSX_SPOOL = 8 * 1024 * 1024
 #: strip them before deciding).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
+#: Excel's limits for a sheet's title: its length (in UTF-16 units), the characters it
+#: refuses, and a name it keeps for itself.
+SHEET_TITLE_LENGTH = 31
+SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+SHEET_TITLE_RESERVED = "history"
+
 CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -55,6 +84,14 @@ class Column:
 
     field: FieldDef
     choice: str | None = None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of a workbook: its title and its rows (the first is the header)."""
+
+    title: str
+    rows: Iterable[list[str]]
 
 
 def export_rows(
@@ -73,6 +110,7 @@ def export_rows(
 
     Columns follow the newest definition (`definition`); answers given to older versions
     line up by field name, and fields the newest version no longer has are left out.
+    A repeat is one column, its number of entries; its questions are in `repeat_rows`.
     No query runs before the first row is asked for, but the ORM objects passed in are
     read at once, so the caller may commit (an audit event) or detach them meanwhile.
     """
@@ -90,9 +128,13 @@ def _rows(
     batch_size: int,
     sensitive: bool = False,
 ) -> Iterator[list[str]]:
-    fields = [f for f in definition.answer_fields if sensitive or not f.sensitive]
+    fields = [
+        f
+        for f in definition.answer_fields
+        if f.repeat is None and (sensitive or not f.sensitive)  # entries: repeat_rows
+    ]
     encrypted = {f.name for f in fields if f.sensitive}
-    columns = _columns(fields, scope)
+    columns = _columns(fields, scope, in_entries=False)
     # Every translated text is looked up once, here, in the export's language; the
     # rows below need no locale (a streamed response outlives force_locale).
     with force_locale(lang):
@@ -121,7 +163,11 @@ def _rows(
         values: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         for response_id, name, value in db.session.execute(
             sa.select(Answer.response_id, Answer.field, Answer.value)
-            .where(Answer.response_id.in_([r.id for r in batch]), Answer.field.in_(names))
+            .where(
+                Answer.response_id.in_([r.id for r in batch]),
+                Answer.field.in_(names),
+                Answer.entry.is_(None),  # an entry's answers are in its repeat's rows
+            )
             .order_by(Answer.id)
         ):
             values[response_id][name].append(reveal(value) if name in encrypted else value)
@@ -136,14 +182,184 @@ def _rows(
                 events.get(r.event_id, r.source or "") if r.event_id else r.source or "",
                 str(versions.get(r.form_version_id, "")),
             ]
-            for column in columns:
-                given = answers.get(column.field.name, [])
-                if column.choice is not None:
-                    row.append("1" if column.choice in given else "")
-                else:
-                    named = labels.get(column.field.name, {})
-                    row.append(", ".join(named.get(v, v) for v in given))
-            yield row
+            yield row + _cells(columns, answers, labels)
+
+
+def repeat_rows(
+    form: Form,
+    definition: FormDefinition,
+    districts: Sequence[District],
+    params: ReportParams,
+    lang: str,
+    repeat: str,
+    batch_size: int = BATCH_SIZE,
+    sensitive: bool = False,
+    long_format: bool = True,
+) -> Iterator[list[str]]:
+    """The header row, then one row per entry of `repeat` of each response of `form` in
+    `districts`, responses oldest first and their entries in order.
+
+    Columns: Reference, with `long_format` the repeat's label (Repeat), the entry's
+    number (Entry), then one column per question of the repeat as `export_rows` makes
+    them (one per choice of a multiple choice; labels as there). Sensitive questions
+    as in `export_rows`. The responses are exactly those of `export_rows` (the same
+    scope), read the same way: in batches, no query before the first row is asked for.
+    A `repeat` the definition does not have is a ValueError.
+    """
+    found = next((r for r in definition.repeats if r.name == repeat), None)
+    if found is None:
+        raise ValueError(f"{form.slug} has no repeat {repeat!r}")
+    scope = responses_where(districts, form, params.period)
+    return _entry_rows(definition, found, scope, lang, batch_size, sensitive, long_format)
+
+
+def _entry_rows(
+    definition: FormDefinition,
+    repeat: FieldDef,
+    scope: list,
+    lang: str,
+    batch_size: int,
+    sensitive: bool,
+    long_format: bool,
+) -> Iterator[list[str]]:
+    fields = [
+        f
+        for f in definition.children(repeat.name)
+        if f.answerable and (sensitive or not f.sensitive)
+    ]
+    encrypted = {f.name for f in fields if f.sensitive}
+    columns = _columns(fields, scope, in_entries=True)
+    with force_locale(lang):
+        label = repeat.report_label(lang)
+        header = [_("Reference")] + ([_("Repeat")] if long_format else []) + [_("Entry")]
+        header += [_column_header(c, lang) for c in columns]
+        labels = _value_labels(fields, lang)
+    yield header
+
+    names = [f.name for f in fields]
+    for batch in _response_batches(scope, batch_size):
+        counts: dict[int, int] = {}
+        values: dict[int, dict[int, dict[str, list[str]]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(list))
+        )
+        for response_id, name, entry, value in db.session.execute(
+            sa.select(Answer.response_id, Answer.field, Answer.entry, Answer.value)
+            .where(
+                Answer.response_id.in_([r.id for r in batch]),
+                sa.or_(
+                    sa.and_(Answer.field.in_(names), Answer.entry.is_not(None)),
+                    sa.and_(Answer.field == repeat.name, Answer.entry.is_(None)),
+                ),
+            )
+            .order_by(Answer.id)
+        ):
+            if entry is None:
+                counts[response_id] = _entry_count(value)
+            else:
+                values[response_id][entry][name].append(
+                    reveal(value) if name in encrypted else value
+                )
+        for r in batch:
+            given = values.get(r.id, {})
+            for entry in sorted(set(range(1, counts.get(r.id, 0) + 1)) | set(given)):
+                row = [r.reference] + ([label] if long_format else []) + [str(entry)]
+                yield row + _cells(columns, given.get(entry, {}), labels)
+
+
+def _entry_count(value: str) -> int:
+    """A repeat's stored answer as a number of entries (0 if it is none)."""
+    try:
+        count = int(value)
+    except ValueError:
+        return 0
+    return max(0, min(count, repeat_engine.MAX_COUNT_LIMIT))
+
+
+def _cells(
+    columns: list[Column],
+    answers: Mapping[str, list[str]],
+    labels: Mapping[str, Mapping[str, str]],
+) -> list[str]:
+    """The answer cells of one row: 1 for a ticked choice, else the answers' labels."""
+    cells = []
+    for column in columns:
+        given = answers.get(column.field.name, [])
+        if column.choice is not None:
+            cells.append("1" if column.choice in given else "")
+        else:
+            named = labels.get(column.field.name, {})
+            cells.append(", ".join(named.get(v, v) for v in given))
+    return cells
+
+
+def export_sheets(
+    form: Form,
+    definition: FormDefinition,
+    districts: Sequence[District],
+    params: ReportParams,
+    lang: str,
+    batch_size: int = BATCH_SIZE,
+    sensitive: bool = False,
+) -> list[Sheet]:
+    """The sheets of the XLSX export: the responses (`export_rows`), then one sheet per
+    repeat with its entries (`repeat_rows` without the Repeat column: the sheet's title
+    names it). The rows are read when the sheets are written."""
+    with force_locale(lang):
+        main = _("Responses")
+        labels = [r.report_label(lang) for r in definition.repeats]
+    titles = sheet_titles([main, *labels], [main, *(r.name for r in definition.repeats)])
+    sheets = [
+        Sheet(
+            titles[0], export_rows(form, definition, districts, params, lang, batch_size, sensitive)
+        )
+    ]
+    for title, repeat in zip(titles[1:], definition.repeats, strict=True):
+        rows = repeat_rows(
+            form,
+            definition,
+            districts,
+            params,
+            lang,
+            repeat.name,
+            batch_size,
+            sensitive,
+            long_format=False,
+        )
+        sheets.append(Sheet(title, rows))
+    return sheets
+
+
+def sheet_titles(labels: Sequence[str], fallbacks: Sequence[str]) -> list[str]:
+    """Titles Excel accepts for sheets named `labels`: without []:*?/\\ and control
+    characters, no apostrophe first or last, at most 31 characters, never "History",
+    and unique (Excel ignores case there): a title taken already gets " (2)", " (3)"...
+    An empty title becomes its `fallback` (a field name)."""
+    taken = {SHEET_TITLE_RESERVED}
+    out = []
+    for label, fallback in zip(labels, fallbacks, strict=True):
+        title = _sheet_title(label) or _sheet_title(fallback) or "Sheet"
+        candidate, number = title, 2
+        while candidate.casefold() in taken:
+            suffix = f" ({number})"
+            candidate = _fit(title, SHEET_TITLE_LENGTH - len(suffix)).rstrip() + suffix
+            number += 1
+        taken.add(candidate.casefold())
+        out.append(candidate)
+    return out
+
+
+def _sheet_title(text: str) -> str:
+    text = SHEET_TITLE_FORBIDDEN.sub(" ", ILLEGAL_CHARACTERS_RE.sub("", text))
+    text = " ".join(text.split()).strip("' ")
+    return _fit(text, SHEET_TITLE_LENGTH).strip("' ")
+
+
+def _fit(text: str, length: int) -> str:
+    """`text` cut to `length` UTF-16 units (how Excel counts a title's characters)."""
+    text = text[:length]  # no character is less than one unit
+    while len(text.encode("utf-16-le")) // 2 > length:
+        text = text[:-1]
+    return text
 
 
 def _response_batches(scope: list, batch_size: int) -> Iterator[list[sa.Row]]:
@@ -180,19 +396,21 @@ def _response_batches(scope: list, batch_size: int) -> Iterator[list[sa.Row]]:
         after = (batch[-1].created_at, batch[-1].id)
 
 
-def _columns(fields: list[FieldDef], scope: list) -> list[Column]:
+def _columns(fields: list[FieldDef], scope: list, in_entries: bool) -> list[Column]:
     """One column per single-valued field; one per choice of a multiple-choice field.
 
     Choices only an older version offered still get a column (after the current ones)
     when someone ticked them, so no ticked answer disappears from the export.
+    `in_entries`: the fields are a repeat's questions (answers with an entry's number).
     """
     multiple = [f.name for f in fields if f.kind.multiple]
     seen: dict[str, set[str]] = defaultdict(set)
     if multiple:
+        entry = Answer.entry.is_not(None) if in_entries else Answer.entry.is_(None)
         for name, value in db.session.execute(
             sa.select(Answer.field, Answer.value)
             .join(Response, Answer.response_id == Response.id)
-            .where(*scope, Answer.field.in_(multiple))
+            .where(*scope, Answer.field.in_(multiple), entry)
             .distinct()
         ):
             seen[name].add(value)
@@ -261,24 +479,31 @@ def csv_stream(rows: Iterable[list[str]]) -> Iterator[bytes]:
 
 
 def xlsx_file(rows: Iterable[list[str]]) -> IO[bytes]:
-    """The rows as an .xlsx file, rewound; the first row (the header) in bold.
+    """The rows as an .xlsx file of one sheet, rewound (see `workbook_file`)."""
+    return workbook_file([Sheet("Sheet", rows)])
+
+
+def workbook_file(sheets: Sequence[Sheet]) -> IO[bytes]:
+    """The sheets as an .xlsx file, rewound; each sheet's first row (the header) in bold.
 
     XLSX is a zip file and cannot be sent before it is complete, but openpyxl's
     write-only mode keeps only the current row in memory and the result is spooled
-    to a temporary file when large. Every cell is a string, never a formula.
+    to a temporary file when large. Every cell is a string, never a formula. The
+    titles must be valid already (`sheet_titles`).
     """
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet()
     bold = Font(bold=True)
-    for index, row in enumerate(rows):
-        cells = []
-        for value in row:
-            cell = WriteOnlyCell(sheet, value=_xlsx_text(value))
-            cell.data_type = "s"
-            if index == 0:
-                cell.font = bold
-            cells.append(cell)
-        sheet.append(cells)
+    for spec in sheets:
+        sheet = workbook.create_sheet(title=spec.title)
+        for index, row in enumerate(spec.rows):
+            cells = []
+            for value in row:
+                cell = WriteOnlyCell(sheet, value=_xlsx_text(value))
+                cell.data_type = "s"
+                if index == 0:
+                    cell.font = bold
+                cells.append(cell)
+            sheet.append(cells)
     out = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL)  # the caller closes it
     workbook.save(out)
     out.seek(0)
