@@ -8,11 +8,15 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from playwright.sync_api import expect
 
+from intake.engine.expressions import evaluate, parse
 from intake.extensions import db
 from intake.storage.models import Answer
 from tests.browser.test_kiosk_browser import cached_urls, wait_until
+from tests.browser.test_logic_browser import agree
 from tests.conftest import install_form, response_count
 
 TEXTS = {
@@ -150,3 +154,71 @@ def test_a_kiosk_household_of_three_queued_offline_is_stored_once(
     names = [(e, v) for f, e, v in rows(app) if f == "member_name"]
     assert names == [(1, "Omar"), (2, "Lina"), (3, "Yusuf")]
     tablet.close()
+
+
+JS_AGGREGATE = """cases => cases.map(([tree, answers, entries]) =>
+    window.IntakeLogic.evaluate(
+        tree,
+        name => Object.prototype.hasOwnProperty.call(answers, name) ? answers[name] : "",
+        "",
+        null,
+        name => Object.prototype.hasOwnProperty.call(entries, name) ? entries[name] : null
+    ))"""
+_ENTRY_VALUES = st.sampled_from(["", "3", "-2", "0.5", "12", "abc", "1e3", " 7 ", "٣", "2.50"])
+_AGGREGATES = st.sampled_from(
+    [
+        "count(${q})",
+        "sum(${q})",
+        "min(${q})",
+        "max(${q})",
+        "indexed-repeat(${q}, ${r}, ${n})",
+        "sum(${q}) div count(${r})",
+        "if(count(${q}) > 2, max(${q}), min(${q}))",
+        "count(${other}) + sum(${other})",
+    ]
+)
+
+
+def test_aggregates_over_entries_agree_between_server_and_browser(live_server, browser):
+    """count, sum, min, max and indexed-repeat over generated entries: the browser's
+    evaluator gives what the server's does (property-based, one page for all)."""
+    page = browser.new_page()
+    page.goto(f"{live_server}/f/volunteer")
+
+    @settings(
+        max_examples=25,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(
+        st.lists(
+            st.tuples(
+                _AGGREGATES,
+                st.lists(_ENTRY_VALUES, max_size=6),
+                st.integers(-1, 7).map(str),
+                _ENTRY_VALUES,
+            ),
+            min_size=10,
+            max_size=10,
+        )
+    )
+    def agree_on(cases):
+        trees, python, args = [], [], []
+        for source, values, number, other in cases:
+            answers = {"n": number, "other": other, "r": str(len(values))}
+            entries = {"q": values, "r": [str(k) for k in range(1, len(values) + 1)]}
+            tree = parse(source)
+            trees.append(tree)
+            python.append(evaluate(tree, lambda n, a=answers: a.get(n, ""), lookup_all=entries.get))
+            args.append([tree, answers, entries])
+        in_browser = page.evaluate(JS_AGGREGATE, args)
+        differ = [
+            (case, py, js)
+            for case, py, js in zip(cases, python, in_browser, strict=True)
+            if not agree(py, js)
+        ]
+        assert differ == []
+
+    agree_on()
+    page.close()
