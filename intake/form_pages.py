@@ -129,7 +129,7 @@ def _insert_answers(form: PublicForm, state) -> None:
     calculated value as the server made it (also into its hidden input)."""
     answers = {name: " ".join(values) for name, values in state.values.items()}
     for fdef in form.definition.answer_inputs:
-        if fdef.calculation:
+        if fdef.calculation or fdef.repeat_count:
             form[fdef.name].data = answers.get(fdef.name, "")
     g.inserted_answers = answers
 
@@ -193,7 +193,7 @@ def _question(fdef: FieldDef, form: PublicForm, state: logic.State, here: set[st
         field=field,
         relevant_json=logic.tree_json(fdef.relevant),
         filter_json=logic.tree_json(fdef.choice_filter),
-        calculation_json=logic.tree_json(fdef.calculation),
+        calculation_json=logic.tree_json(fdef.calculation or fdef.repeat_count),
     )
     if field is not None and hasattr(field, "choices"):
         data = {c["value"]: c.get("data", {}) for c in fdef.choices}
@@ -248,6 +248,8 @@ def repeat_step(form: PublicForm, nav: str) -> bool:
         return False
     state = logic.evaluate_state(form.definition, raw_answers(form))
     count = logic.entry_count(fdef, state.lookup(fdef.name))
+    if fdef.repeat_count:
+        return True  # its entries are made from answers: none is added or removed
     if parts[0] == "add" and len(parts) == 2:
         form[fdef.name].data = str(min(fdef.counts[1], count + 1))
         return True

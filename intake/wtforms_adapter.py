@@ -386,6 +386,8 @@ def validate_fields(form: PublicForm, fields: Iterable[FieldDef]) -> bool:
         if fdef.name not in checking or not state.relevant.get(fdef.name, True):
             field.errors = []
             continue
+        if fdef.repeat_count:  # as many entries as the answers before it make
+            field.data = " ".join(state.values.get(fdef.name, []))
         # WTForms' format checks of this answer only (the token is checked above; the
         # form's hidden fields have none; pages not being checked wait their turn).
         field.validate(form)
@@ -444,7 +446,8 @@ def clean_answers(form: PublicForm) -> dict[str, list[str]]:
         if fdef.name not in state.values:
             continue
         field = form[fdef.name]
-        data = None if fdef.calculation else getattr(field, "clean", None)
+        computed = fdef.calculation or fdef.repeat_count
+        data = None if computed else getattr(field, "clean", None)
         answers[fdef.name] = [data] if data is not None else state.values[fdef.name]
     return answers
 

@@ -357,3 +357,29 @@ def test_a_correction_shows_the_entries_again_and_keeps_them(app, client, auth, 
     page = client.get(f"/admin/responses/{response_id}/correct").get_data(as_text=True)
     assert entries_shown(page) == [1, 2, 3]
     assert 'name="member_name-3" value="يوسف"' in page
+
+
+def test_a_repeat_count_made_from_an_answer_sets_the_entries(app, client):
+    """repeat_count: "${children}": as many entries as children, whatever was posted as
+    the count; no add or remove buttons; each entry checked."""
+    install_form(app, "kinder.yaml")
+    url = "/f/kinder?district=mainz-bingen"
+    html = client.get(url).get_data(as_text=True)
+    assert "data-add" not in html
+    assert "data-remove" not in html
+    answers = {"children": "2", "child": "7", "child_age-1": "9", "nav": "send"}
+    refused = client.post(url, data=form_payload(html, answers))
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert entries_shown(page) == [1, 2]  # the second child's age is missing
+    assert 'name="child" value="2"' in page
+    assert "Alter des <bdi" in page
+    sent = client.post(url, data=form_payload(page, {**answers, "child_age-2": "4"}))
+    assert sent.status_code == 303
+    rows = stored_rows(app)
+    assert ("child", None, "2") in rows
+    assert [(e, v) for f, e, v in rows if f == "child_age"] == [(1, "9"), (2, "4")]
+    # A tampered button changes nothing here either.
+    fresh = client.get(url).get_data(as_text=True)
+    again = client.post(url, data=form_payload(fresh, {"children": "1", "nav": "add:child"}))
+    assert 'name="child" value="1"' in again.get_data(as_text=True)

@@ -1399,16 +1399,22 @@ def test_a_repeat_is_read_with_its_questions_counts_and_conditions(tmp_path: Pat
     assert not state.relevant["school-1"]
 
 
-def test_a_fixed_repeat_count_is_read_and_one_from_answers_refused(tmp_path: Path) -> None:
+def test_a_fixed_repeat_count_and_one_made_from_answers_are_read(tmp_path: Path) -> None:
     raw = read_xlsform(workbook(tmp_path, _household_rows("3"), YES_NO_CHOICES))
     assert (raw["fields"][2]["min_count"], raw["fields"][2]["max_count"]) == (3, 3)
-    problems = problems_of(
-        workbook(tmp_path, _household_rows("${people}"), YES_NO_CHOICES, name="b.xlsx")
-    )
-    assert problems == [
-        "survey sheet, row 4, column 'repeat_count': a repeat_count computed from answers is "
-        "not supported yet: the person adds the entries; write a number, or leave the "
-        "column empty"
+    rows = _household_rows("${size}")
+    rows.insert(3, ["integer", "size", "Wie viele?", "كم؟", "", "", "", "yes", ""])
+    raw = read_xlsform(workbook(tmp_path, rows, YES_NO_CHOICES, name="b.xlsx"))
+    assert raw["fields"][3]["repeat_count"] == "${size}"
+    definition = FormDefinition(validate(raw, "b.xlsx"))
+    state = logic.evaluate_state(definition, {"contact": ["A"], "size": ["2"], "members": ["9"]})
+    assert state.values["household_member"] == ["2"]  # made from the answer, not posted
+    assert state.relevant["age-2"]
+    assert not state.relevant["age-3"]
+    later = _household_rows("${people}")  # a question after the repeat
+    assert problems_of(workbook(tmp_path, later, YES_NO_CHOICES, name="c.xlsx")) == [
+        "survey sheet, row 4 (field 'household_member'): 'repeat_count' refers to ${people}, "
+        "which is not a question before it"
     ]
 
 
@@ -1429,7 +1435,7 @@ def test_position_outside_a_repeat_is_refused_at_its_row(tmp_path: Path) -> None
     ]
 
 
-@pytest.mark.parametrize("count", ["", "2"])
+@pytest.mark.parametrize("count", ["", "2", "${contact} != ''"])
 def test_a_repeat_comes_back_the_same_from_its_export(tmp_path: Path, count: str) -> None:
     raw = read_xlsform(workbook(tmp_path, _household_rows(count), YES_NO_CHOICES))
     normalised = validate(raw, "h.xlsx")

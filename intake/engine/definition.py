@@ -216,6 +216,11 @@ class FieldDef:
         return bool(self.raw.get("other"))
 
     @property
+    def repeat_count(self) -> str | None:
+        """A repeat's number of entries as an expression over earlier answers, if set."""
+        return self.raw.get("repeat_count")
+
+    @property
     def counts(self) -> tuple[int, int]:
         """(`min_count`, `max_count`) of a repeat: how many entries it may have."""
         return self.raw.get("min_count", 0), self.raw.get("max_count", repeats.DEFAULT_MAX_COUNT)

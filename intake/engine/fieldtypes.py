@@ -132,7 +132,7 @@ class FieldType:
         if self.calculated:
             keys.add("calculation")
         if self.repeat:
-            keys |= {"fields", "min_count", "max_count"}
+            keys |= {"fields", "min_count", "max_count", "repeat_count"}
         return frozenset(keys)
 
     def input_attributes(self, field_name: str, kiosk: bool = False) -> dict[str, str]:

@@ -126,6 +126,9 @@ def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
                 value = to_string(evaluate(tree, lookup, lookup_all=lookup_all))
                 value = value[:CALCULATED_MAX]
                 effective[fdef.name] = [value] if value else []
+            elif fdef.repeat_count:  # entries made from earlier answers, as a calculation
+                made = evaluate(parse(fdef.repeat_count), lookup, lookup_all=lookup_all)
+                effective[fdef.name] = [str(entry_count(fdef, made))]
     values = {
         name: vals
         for name, vals in effective.items()

@@ -32,7 +32,7 @@ from intake.engine.texts import INSERTED
 DEFAULT_MAX_COUNT = 20
 MAX_COUNT_LIMIT = 50
 #: The keys a repeat field takes beyond name, type, label, hint and relevant.
-KEYS = ("fields", "min_count", "max_count")
+KEYS = ("fields", "min_count", "max_count", "repeat_count")
 #: `<question>-<entry>`: the name of one entry's question on the form's pages.
 INSTANCE_RE = re.compile(r"^([a-z][a-z0-9_]{0,62})-([1-9][0-9]?)$")
 
@@ -131,7 +131,7 @@ def text_outside(text: str, repeated: frozenset[str]) -> str:
     )
 
 
-EXPRESSION_KEYS = ("relevant", "constraint", "choice_filter", "calculation")
+EXPRESSION_KEYS = ("relevant", "constraint", "choice_filter", "calculation", "repeat_count")
 
 
 def rewritten(raw: Mapping[str, Any], expression, text) -> dict[str, Any]:

@@ -262,6 +262,14 @@ def _repeat(
         problems.append(f"{where}: a repeat cannot be inside a repeat")
         return
     out.update(_repeat_counts(field, where, problems))
+    if "repeat_count" in field:
+        # The number of entries made from earlier answers ("${children}"): the person
+        # adds and removes none.
+        if "min_count" in field:
+            problems.append(f"{where}: a repeat with 'repeat_count' takes no 'min_count'")
+        source = _expression(field["repeat_count"], f"{where}: 'repeat_count'", problems)
+        if source is not None:
+            out["repeat_count"] = source
     children = field.get("fields")
     out["fields"] = []
     if not isinstance(children, list):
@@ -485,7 +493,7 @@ def _check_references(fields: list[dict[str, Any]], problems: list[str]) -> None
                 f"field '{f['name']}': 'other: true' adds '{f['name']}_other', "
                 "which is already a field"
             )
-        for key in ("relevant", "required", "constraint", "choice_filter", "calculation"):
+        for key in ("relevant", "required", "constraint", "choice_filter", *_EARLIER_ONLY):
             source = f.get(key)
             if not isinstance(source, str):
                 continue
@@ -494,7 +502,7 @@ def _check_references(fields: list[dict[str, Any]], problems: list[str]) -> None
                 problems.append(
                     f"field '{f['name']}': '{key}': position(..) only works inside a repeat"
                 )
-            if key == "calculation":
+            if key in _EARLIER_ONLY:
                 continue  # its references are checked above
             for ref in sorted(references(tree) - answerable):
                 problems.append(f"field '{f['name']}': '{key}' refers to ${{{ref}}}, no such field")
@@ -509,20 +517,26 @@ def _check_references(fields: list[dict[str, Any]], problems: list[str]) -> None
                 problems.append(f"field '{f['name']}': '{key}' inserts ${{{ref}}}, no such field")
 
 
+#: Expressions that may read only the questions before them.
+_EARLIER_ONLY = ("calculation", "repeat_count")
+
+
 def _check_calculations(fields: list[dict[str, Any]], problems: list[str]) -> None:
     """A calculation reads only the questions before it (a repeat's come after it)."""
     earlier: set[str] = set()
     for f in fields:
-        source = f.get("calculation")
-        if isinstance(source, str):
+        for key in ("calculation", "repeat_count"):
+            source = f.get(key)
+            if not isinstance(source, str):
+                continue
             tree = parse(source)
             for ref in sorted(references(tree) - earlier):
                 problems.append(
-                    f"field '{f['name']}': 'calculation' refers to ${{{ref}}}, which is not "
+                    f"field '{f['name']}': '{key}' refers to ${{{ref}}}, which is not "
                     "a question before it"
                 )
             if uses(tree, "cur") or uses(tree, "name"):
-                problems.append(f"field '{f['name']}': a 'calculation' reads answers as ${{name}}")
+                problems.append(f"field '{f['name']}': a '{key}' reads answers as ${{name}}")
         if FIELD_TYPES[f["type"]].answerable:
             earlier.add(f["name"])
             earlier |= {f"{f['name']}_other"} if f.get("other") else set()

@@ -216,7 +216,7 @@
       q.hidden = !show;
       hidden[name] = !show;
       // A calculated value (a hidden input), made from the answers before it.
-      var calc = q.querySelector("[data-calculate]");
+      var calc = q.querySelector(":scope > [data-calculate]");
       if (calc) {
         var made = "";
         if (show) {
@@ -240,6 +240,8 @@
         });
       }
     });
+    // A repeat whose number of entries is calculated shows as many as it now has.
+    form.querySelectorAll("[data-repeat]").forEach(layout);
     // A text that inserts an answer ("Wie alt ist ${name}?") shows it as it is typed.
     document.querySelectorAll("[data-insert]").forEach(function (span) {
       var name = span.getAttribute("data-insert");

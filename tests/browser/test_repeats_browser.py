@@ -222,3 +222,26 @@ def test_aggregates_over_entries_agree_between_server_and_browser(live_server, b
 
     agree_on()
     page.close()
+
+
+def test_entries_follow_the_number_typed_for_a_repeat_count(app, live_server, browser):
+    install_form(app, "kinder.yaml")
+    page = browser.new_page(locale="de")
+    page.goto(f"{live_server}/f/kinder?district=mainz-bingen")
+    expect(entry(page, 1)).to_be_hidden()
+    page.get_by_label("Wie viele Kinder haben Sie?").fill("3")
+    for number in (1, 2, 3):
+        expect(entry(page, number)).to_be_visible()
+        # Its position, inserted into its label as the server does it:
+        expect(entry(page, number).locator(f'[data-insert="position-{number}"]')).to_have_text(
+            str(number)
+        )
+    expect(entry(page, 4)).to_be_hidden()
+    page.get_by_label("Wie viele Kinder haben Sie?").fill("1")
+    expect(entry(page, 2)).to_be_hidden()
+    entry(page, 1).locator('input[name="child_age-1"]').fill("6")
+    page.get_by_role("button", name="Antworten senden").click()
+    expect(page.locator(".receipt")).to_be_visible()
+    assert [(e, v) for f, e, v in rows(app) if f == "child_age"] == [(1, "6")]
+    assert ("child", None, "1") in rows(app)
+    page.close()

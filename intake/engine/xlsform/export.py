@@ -104,7 +104,8 @@ def _flat(fields: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The fields in row order: a repeat, its questions, then the end of the repeat."""
     out: list[Mapping[str, Any]] = []
     for fdef in fields:
-        if FIELD_TYPES[fdef["type"]].repeat and fdef.get("min_count", 0) == fdef.get("max_count"):
+        fixed = fdef.get("min_count", 0) == fdef.get("max_count")
+        if FIELD_TYPES[fdef["type"]].repeat and fixed and "repeat_count" not in fdef:
             fdef = {**fdef, "repeat_count": fdef["max_count"]}  # ODK's fixed number of entries
         out.append(fdef)
         if FIELD_TYPES[fdef["type"]].repeat:

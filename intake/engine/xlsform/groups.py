@@ -115,7 +115,7 @@ def _repeat(entry: Entry, stack: list[Entry]) -> dict[str, Any]:
     """A repeat field for begin_repeat: its label, hint, condition and counts (its
     questions are added to it once named)."""
     repeat: dict[str, Any] = {"name": entry.name, "type": "repeat", "fields": []}
-    for key in ("label", "hint", "relevant", "min_count", "max_count"):
+    for key in ("label", "hint", "relevant", "min_count", "max_count", "repeat_count"):
         if key in entry.field:
             repeat[key] = entry.field[key]
     _add_group_conditions(repeat, stack)

@@ -369,7 +369,8 @@ class _Rows:
 
     def _repeat_counts(self, number: int, row: dict[str, str], field: dict[str, Any]) -> None:
         """A repeat's entries: as many as the person adds (up to our default maximum), a
-        fixed number (`repeat_count` 3), or our own min_count and max_count columns."""
+        fixed number (`repeat_count` 3), as many as an expression makes (`repeat_count`
+        ${children}), or our own min_count and max_count columns."""
         for key in ("min_count", "max_count"):
             found = self._cell(row, f"intake_{key}")
             if found:
@@ -386,12 +387,9 @@ class _Rows:
         where = f"survey sheet, row {number}, column '{found[0]}'"
         if re.fullmatch(r"[0-9]{1,3}(\.0)?", value):
             field["min_count"] = field["max_count"] = int(float(value))
-        else:
-            self.report.add(
-                where,
-                "a repeat_count computed from answers is not supported yet: the person adds "
-                "the entries; write a number, or leave the column empty",
-            )
+        else:  # made from earlier answers ("${num_children}"), at most max_count entries
+            field["repeat_count"] = check_expression(value, where, self.report)
+            field.pop("min_count", None)
 
     # -- the columns of a question row
 
