@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from babel import Locale, UnknownLocaleError
 
 from intake.engine.definition import FieldDef, FormDefinition
+from intake.engine.repeats import MAX_COUNT_LIMIT
 from intake.extensions import db
 from intake.i18n import NATIVE_NAMES
 from intake.kiosk.store import event_names
@@ -46,6 +47,26 @@ class QuestionCounts:
     rows: list[CountRow]
     answered: list[int]
     answered_total: int
+    #: What the percentages and "answered by" are of: all responses or, for a question
+    #: inside a repeat, all entries of the repeat.
+    base: int = 0
+
+
+@dataclass
+class RepeatCounts:
+    """A repeat: its entries per district and its choice questions counted over entries.
+
+    Each entry is counted once (a household of three is three entries), so the counts
+    of its questions are of entries, not of responses.
+    """
+
+    label: str
+    entries: list[int]
+    entries_total: int
+    #: Responses with at least one entry.
+    responses: list[int]
+    responses_total: int
+    questions: list[QuestionCounts]
 
 
 @dataclass
@@ -89,6 +110,8 @@ class Summary:
     total: int
     languages: list[CountRow]
     questions: list[QuestionCounts]
+    #: The form's repeats, each with its questions counted over its entries.
+    repeats: list[RepeatCounts] = field(default_factory=list)
     #: Responses per source/campaign (the `src=` of the link, or an event).
     sources: list[CountRow] = field(default_factory=list)
     #: Responses per month, or per week when the responses span less than two months.
@@ -132,7 +155,27 @@ def build_summary(
     ).one()
 
     languages = _language_rows(scope, ids, total, lang)
-    questions = _question_counts(definition, scope, ids, totals, lang)
+    entries = _entry_counts(definition, scope)
+    bases = {name: sum(by_district.values()) for name, (by_district, _r) in entries.items()}
+    counted = _question_counts(definition, scope, ids, total, bases, lang)
+    questions = [
+        counted[f.name] for f in definition.fields if f.repeat is None and f.name in counted
+    ]
+    repeats = []
+    for repeat in definition.repeats:
+        by_district, responses = entries[repeat.name]
+        repeats.append(
+            RepeatCounts(
+                label=repeat.report_label(lang),
+                entries=[by_district.get(i, 0) for i in ids],
+                entries_total=sum(by_district.values()),
+                responses=[responses.get(i, 0) for i in ids],
+                responses_total=sum(responses.values()),
+                questions=[
+                    counted[f.name] for f in definition.children(repeat.name) if f.name in counted
+                ],
+            )
+        )
     sources = _source_rows(scope, ids, total)
     over_time, unit = _time_rows(scope, ids, total, lang)
     up_to_end = None
@@ -157,6 +200,7 @@ def build_summary(
         total=total,
         languages=languages,
         questions=questions,
+        repeats=repeats,
         sources=sources,
         over_time=over_time,
         over_time_unit=unit,
@@ -345,10 +389,46 @@ def _time_rows(scope, ids: list[int], total: int, lang: str) -> tuple[list[Count
     return rows, "week" if weekly else "month"
 
 
+def _entry_counts(
+    definition: FormDefinition, scope
+) -> dict[str, tuple[dict[int, int], dict[int, int]]]:
+    """Per repeat and district: its entries, and the responses with at least one.
+
+    One GROUP BY over the repeats' own answers (their number of entries, a whole
+    number the page checked); a value that is not one (never stored) counts as none.
+    """
+    out: dict[str, tuple[dict[int, int], dict[int, int]]] = {
+        r.name: ({}, {}) for r in definition.repeats
+    }
+    if not out:
+        return out
+    some = [str(n) for n in range(1, MAX_COUNT_LIMIT + 1)]
+    number = sa.case((Answer.value.in_(some), sa.cast(Answer.value, sa.Integer)), else_=0)
+    for name, district_id, entries, responses in db.session.execute(
+        sa.select(Answer.field, Response.district_id, sa.func.sum(number), sa.func.count())
+        .join(Response, Answer.response_id == Response.id)
+        .where(*scope, Answer.field.in_(list(out)), Answer.entry.is_(None), Answer.value.in_(some))
+        .group_by(Answer.field, Response.district_id)
+    ):
+        out[name][0][district_id] = int(entries)
+        out[name][1][district_id] = responses
+    return out
+
+
 def _question_counts(
-    definition: FormDefinition, scope, ids: list[int], totals: list[int], lang: str
-) -> list[QuestionCounts]:
-    """Counts per option of every choice question: one GROUP BY over all of them."""
+    definition: FormDefinition,
+    scope,
+    ids: list[int],
+    total: int,
+    bases: dict[str, int],
+    lang: str,
+) -> dict[str, QuestionCounts]:
+    """Counts per option of every choice question: one GROUP BY over all of them.
+
+    A question inside a repeat has a row per entry, so it is counted over entries and
+    its percentages are of the repeat's entries (`bases`: repeat -> entries); the
+    others' are of the `total` responses. Keyed by field name, in the form's order.
+    """
     # Special categories (Art. 9) are never counted in a summary, which viewers see too.
     counted = [f for f in definition.fields if f.kind.counted and not f.sensitive]
     names = [f.name for f in counted]
@@ -369,7 +449,7 @@ def _question_counts(
             for by_district in counts[name].values():
                 for district_id, n in by_district.items():
                     answered[name][district_id] = answered[name].get(district_id, 0) + n
-        multiple = [f.name for f in counted if f.kind.multiple]
+        multiple = [f.name for f in counted if f.kind.multiple and f.repeat is None]
         if multiple:
             answered.update({name: {} for name in multiple})
             rows = db.session.execute(
@@ -382,10 +462,28 @@ def _question_counts(
             )
             for name, district_id, n in rows:
                 answered[name][district_id] = n
+        # Inside a repeat: the entries that answered (a response's entries one by one).
+        in_entries = [f.name for f in counted if f.kind.multiple and f.repeat is not None]
+        if in_entries:
+            answered.update({name: {} for name in in_entries})
+            entry = (
+                sa.select(Answer.field, Response.district_id)
+                .join(Response, Answer.response_id == Response.id)
+                .where(*scope, Answer.field.in_(in_entries))
+                .group_by(Answer.field, Response.district_id, Answer.response_id, Answer.entry)
+                .subquery()
+            )
+            rows = db.session.execute(
+                sa.select(entry.c.field, entry.c.district_id, sa.func.count()).group_by(
+                    entry.c.field, entry.c.district_id
+                )
+            )
+            for name, district_id, n in rows:
+                answered[name][district_id] = n
     places = _municipality_names() if any(f.kind.place for f in counted) else {}
-    total = sum(totals)
-    out = []
+    out = {}
     for fdef in counted:
+        base = total if fdef.repeat is None else bases.get(fdef.repeat, 0)
         values = _option_order(fdef, counts[fdef.name])
         rows_out = []
         for value in values:
@@ -396,17 +494,16 @@ def _question_counts(
                     label=fdef.answer_label(value, lang, places),
                     counts=[by_district.get(i, 0) for i in ids],
                     total=row_total,
-                    percent=_percent(row_total, total),
+                    percent=_percent(row_total, base),
                 )
             )
-        out.append(
-            QuestionCounts(
-                label=fdef.report_label(lang),
-                multiple=fdef.kind.multiple,
-                rows=rows_out,
-                answered=[answered[fdef.name].get(i, 0) for i in ids],
-                answered_total=sum(answered[fdef.name].values()),
-            )
+        out[fdef.name] = QuestionCounts(
+            label=fdef.report_label(lang),
+            multiple=fdef.kind.multiple,
+            rows=rows_out,
+            answered=[answered[fdef.name].get(i, 0) for i in ids],
+            answered_total=sum(answered[fdef.name].values()),
+            base=base,
         )
     return out
 
@@ -420,6 +517,14 @@ def _option_order(fdef: FieldDef, seen: dict[str, dict[int, int]]) -> list[str]:
     else:
         declared = [c["value"] for c in fdef.choices]
     return declared + sorted(v for v in seen if v not in declared)
+
+
+def _named(definition: FormDefinition, fdef: FieldDef, lang: str) -> str:
+    """A question as a list of its answers names it; one inside a repeat after the
+    repeat ("Haushaltsmitglied – Vorname"): its answers are one per entry."""
+    label = fdef.report_label(lang)
+    repeat = definition.field(fdef.repeat) if fdef.repeat else None
+    return f"{repeat.report_label(lang)} – {label}" if repeat else label
 
 
 def _municipality_names() -> dict[str, str]:
@@ -442,7 +547,7 @@ def _text_answers(definition: FormDefinition, scope, lang: str) -> list[TextAnsw
             )
         )
         chunks = [values[i : i + TABLE_ROWS] for i in range(0, len(values), TABLE_ROWS)]
-        out.append(TextAnswers(label=fdef.report_label(lang), chunks=chunks))
+        out.append(TextAnswers(label=_named(definition, fdef, lang), chunks=chunks))
     return out
 
 
@@ -469,7 +574,7 @@ def _fill_roster(
         )
         .join(Answer, Answer.response_id == Response.id)
         .where(*scope, Answer.field.in_(names))
-        .order_by(Response.created_at, Response.id)
+        .order_by(Response.created_at, Response.id, Answer.id)  # entries in their order
     ):
         if response_id not in rows:
             rows[response_id] = RosterRow(
@@ -481,5 +586,5 @@ def _fill_roster(
             raw = values[response_id].get(fdef.name, [])
             # Named as everywhere else: a choice's label, "Ja" for yes, a place's name.
             row.values.append(", ".join(fdef.answer_label(v, lang, places) for v in raw))
-    summary.roster_labels = [f.report_label(lang) for f in fields]
+    summary.roster_labels = [_named(definition, f, lang) for f in fields]
     summary.roster = list(rows.values())
