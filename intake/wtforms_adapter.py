@@ -209,6 +209,10 @@ def _date(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
     return _line(fdef, label, [Date()])
 
 
+def _geopoint(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    return _line(fdef, label, [MaxLength(DEFAULT_LIMIT), Geopoint()])
+
+
 def _textarea(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
     return TextAreaField(
         label, validators=[Optional(), MaxLength(fdef.max_length)], filters=[_strip]
@@ -287,6 +291,7 @@ FACTORIES: dict[str, Factory] = {
     "integer": _integer,
     "decimal": _decimal,
     "date": _date,
+    "geopoint": _geopoint,
     "textarea": _textarea,
     "choice": _choice,
     "places": _places,
@@ -598,6 +603,37 @@ class EntryCount:
                 )
             )
         field.clean = str(int(text))
+
+
+#: Latitude and longitude as people type or copy them: "49.9929, 8.2473", "49.9929 8.2473",
+#: "49,9929; 8,2473" (decimal commas need the semicolon or a space around the comma).
+_COORDINATE = r"[+-]?[0-9]{1,3}(?:[.,][0-9]{1,12})?"
+_GEOPOINT = re.compile(rf"\s*({_COORDINATE})\s*(?:;|,\s|\s,|\s)\s*({_COORDINATE})\s*")
+_GEOPOINT_DOT = re.compile(
+    r"\s*([+-]?[0-9]{1,3}(?:\.[0-9]{1,12})?)\s*,\s*([+-]?[0-9]{1,3}(?:\.[0-9]{1,12})?)\s*"
+)
+
+
+class Geopoint:
+    """A location as latitude and longitude in degrees, stored as ODK stores it:
+    "49.9929 8.2473" (at most 6 decimals, about 10 cm)."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        match = _GEOPOINT_DOT.fullmatch(field.data) or _GEOPOINT.fullmatch(field.data)
+        numbers = [Decimal(part.replace(",", ".")) for part in match.groups()] if match else []
+        if not numbers or abs(numbers[0]) > 90 or abs(numbers[1]) > 180:
+            raise ValidationError(
+                _(
+                    "Please enter the location as latitude and longitude, for example "
+                    "49.9929, 8.2473."
+                )
+            )
+        field.clean = " ".join(_degrees(n) for n in numbers)
+
+
+def _degrees(value: Decimal) -> str:
+    text = format(value.quantize(Decimal("0.000001")).normalize(), "f")
+    return "0" if text in ("-0", "0") else text
 
 
 class OneOf:

@@ -43,7 +43,7 @@ CORPUS_EXPECTED: dict[str, tuple[str, bool]] = {
         False,
     ),
     "bug_example_xls__xl_date_ambiguous_v1.xlsx": ("accepted", False),
-    "example_xls__attribute_columns_test.xlsx": ("location questions (geopoint)", False),
+    "example_xls__attribute_columns_test.xlsx": ("time questions (time) are not supported", False),
     "example_xls__bad_calc.xlsx": ("'calculation': unexpected character", False),
     "example_xls__case_insensitivity.xlsx": ("external choices are not supported", False),
     "example_xls__choice_filter_test.xlsx": (
@@ -53,7 +53,7 @@ CORPUS_EXPECTED: dict[str, tuple[str, bool]] = {
     "example_xls__extra_columns.xlsx": ("accepted", False),
     "example_xls__extra_sheet_names.xlsx": ("accepted", False),
     "example_xls__field-list.xlsx": ("accepted", True),
-    "example_xls__flat_xlsform_test.xlsx": ("location questions (geopoint)", False),
+    "example_xls__flat_xlsform_test.xlsx": ("time questions (time) are not supported", False),
     "example_xls__group.xlsx": ("accepted", True),
     "example_xls__include.xlsx": ("the type 'include' is not supported", False),
     "example_xls__include_json.xlsx": ("the type 'include' is not supported", False),
@@ -63,7 +63,7 @@ CORPUS_EXPECTED: dict[str, tuple[str, bool]] = {
     "example_xls__specify_other.xlsx": ("accepted", True),
     "example_xls__survey_no_name.xlsx": ("accepted", False),
     "example_xls__text_and_integer.xlsx": ("accepted", False),
-    "example_xls__xlsform_spec_test.xlsx": ("location questions (geopoint)", False),
+    "example_xls__xlsform_spec_test.xlsx": ("time questions (time) are not supported", False),
     "example_xls__yes_or_no_question.xlsx": ("accepted", False),
 }
 
@@ -178,7 +178,7 @@ def q(xtype: str, name: str, de: str = "Frage", en: str = "Question") -> list[An
             "column 'type': a repeat inside a repeat is not supported (begin_repeat 'children' "
             "inside 'household_members')",
         ),
-        ([q("geopoint", "where")], 3, "location questions (geopoint) are not supported"),
+        ([q("geoshape", "where")], 3, "lines and areas on a map (geoshape) are not supported"),
         ([q("image", "photo")], 3, "file, photo and recording questions (image)"),
         ([q("q calculate", "total")], 3, "calculations shown as questions (q calculate)"),
         (
@@ -200,7 +200,7 @@ def q(xtype: str, name: str, de: str = "Frage", en: str = "Question") -> list[An
     ],
     ids=[
         "repeat-in-repeat",
-        "geopoint",
+        "geoshape",
         "image",
         "calculate",
         "select_one_from_file",
@@ -267,14 +267,14 @@ def test_references_to_refused_or_left_out_rows_are_explained(tmp_path: Path) ->
         [
             header,
             q("start", "start") + [""],
-            q("geopoint", "total") + [""],
+            q("geotrace", "total") + [""],
             q("text", "late") + ["${start} != '' and ${total} > 1"],
         ],
     )
     problems = problems_of(path)
     assert (
-        "survey sheet, row 3, column 'type': location questions (geopoint) are not supported"
-        in (problems)
+        "survey sheet, row 3, column 'type': lines and areas on a map (geotrace) are not "
+        "supported; use geopoint" in (problems)
     )
     assert any("row 4" in p and "${start}, a metadata field (start)" in p for p in problems)
     assert any("row 4" in p and "${total}, the question in row 3" in p for p in problems)
@@ -323,7 +323,7 @@ def test_workbook_without_survey_sheet(tmp_path: Path) -> None:
 def test_problems_are_all_reported_and_in_row_order(tmp_path: Path) -> None:
     path = workbook(
         tmp_path,
-        [SURVEY_HEADER, q("geopoint", "a"), q("text", "ok"), q("image", "b"), q("audio", "c")],
+        [SURVEY_HEADER, q("geoshape", "a"), q("text", "ok"), q("image", "b"), q("audio", "c")],
     )
     problems = problems_of(path)
     assert [p.split(",")[1] for p in problems] == [" row 2", " row 4", " row 5"]
@@ -721,13 +721,14 @@ def test_one_round_lists_every_problem_with_its_row(tmp_path: Path) -> None:
         [
             header,
             [*q("note", "hello"), "yes", ""],
-            [*q("geopoint", "where"), "", ""],
+            [*q("geotrace", "where"), "", ""],
             [*q("text", "town"), "", "Bitte den Ort"],
         ],
     )
     assert problems_of(path) == [
         "survey sheet, row 2 (field 'hello'): a note takes no answer, so it cannot be 'required'",
-        "survey sheet, row 3, column 'type': location questions (geopoint) are not supported",
+        "survey sheet, row 3, column 'type': lines and areas on a map (geotrace) are not "
+        "supported; use geopoint",
         "survey sheet, row 4 (field 'town'): 'constraint_message' needs a 'constraint'",
     ]
 
@@ -1252,7 +1253,7 @@ def test_texts_insert_answers_and_follow_renamed_questions(tmp_path: Path) -> No
 def test_a_text_inserting_a_refused_row_is_explained(tmp_path: Path) -> None:
     path = workbook(
         tmp_path,
-        [SURVEY_HEADER, q("geopoint", "where"), q("text", "why", "Warum ${where}?", "Why?")],
+        [SURVEY_HEADER, q("geotrace", "where"), q("text", "why", "Warum ${where}?", "Why?")],
     )
     assert "survey sheet, row 3, column 'label': inserts ${where}, the question in row 2" in (
         " ".join(problems_of(path))

@@ -102,6 +102,8 @@ class FieldType:
     #: A group of questions answered once per entry (intake.engine.repeats); its own
     #: answer is the number of entries.
     repeat: bool = False
+    #: `sensitive` when the definition does not say (a location tells where someone lives).
+    sensitive_by_default: bool = False
     #: The options partial's layout class ("inline", "scale"); None: by the number of options.
     layout: str | None = None
     #: The attributes of its one-line input (the "input" partial), in the order written.
@@ -247,6 +249,19 @@ FIELD_TYPES: Mapping[str, FieldType] = _types(
         identifying=True,
         digits=True,
         dotted_date=True,
+    ),
+    FieldType(
+        # A place on the map as latitude and longitude: typed, or from the browser's
+        # location when the person asks for it (static/intake.js).
+        "geopoint",
+        stored="geopoint",
+        xlsform=XLSFormType("geopoint", imports=("geopoint", "location", "gps")),
+        partial="geopoint",
+        html=(("type", "text"), ("dir", "ltr"), ("inputmode", "decimal"), ("autocomplete", "off")),
+        wtforms="geopoint",
+        identifying=True,
+        digits=True,
+        sensitive_by_default=True,
     ),
     FieldType(
         "single_choice",

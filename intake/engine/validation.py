@@ -337,6 +337,10 @@ def _answer_flags(
 ) -> None:
     """`sensitive`, `prefill`, `required` and `personal` against what the type allows."""
     ftype = out["type"]
+    if kind.sensitive_by_default and "sensitive" not in field:
+        out["sensitive"] = True  # unless the definition says `sensitive: false`
+    elif kind.sensitive_by_default and field.get("sensitive") is False:
+        out["sensitive"] = False  # said, and kept: without it the field would be sensitive
     if field.get("sensitive") is not None and _bool(field, "sensitive", where, problems):
         # Kept only when true, so definitions without it keep their checksum.
         out["sensitive"] = True

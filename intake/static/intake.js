@@ -32,6 +32,24 @@
       });
     }
     rememberSentForms(form);
+    // A location question: the browser's location, only when the person presses the
+    // button (the browser asks them first); they can still change or type it.
+    document.querySelectorAll("[data-geolocate]").forEach(function (box) {
+      if (!navigator.geolocation) return;
+      box.hidden = false;
+      var input = document.getElementById(box.getAttribute("data-geolocate"));
+      var status = box.querySelector("[data-geo-status]");
+      box.querySelector("button").addEventListener("click", function () {
+        status.textContent = status.getAttribute("data-locating");
+        navigator.geolocation.getCurrentPosition(function (position) {
+          input.value = position.coords.latitude.toFixed(6) + ", " + position.coords.longitude.toFixed(6);
+          input.dispatchEvent(new Event("input", { bubbles: true }));
+          status.textContent = status.getAttribute("data-found");
+        }, function (error) {
+          status.textContent = status.getAttribute(error.code === 1 ? "data-denied" : "data-failed");
+        }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+      });
+    });
     // A summary made in the background: follow its progress without reloading, and
     // offer the download when it is ready. (Without JavaScript the page reloads.)
     var job = document.querySelector("[data-job-status]");

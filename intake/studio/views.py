@@ -377,7 +377,11 @@ def studio_question(slug: str, name: str | None = None):
     within = _within(current.definition, stored, after)
     locked = stored is not None and stored["name"] in _locked_keys(form)
     errors: inputs.Errors = {}
-    shown = inputs.show(stored or {"type": ftype, "name": ""})
+    # A new location question is a special category unless the author says otherwise.
+    new = {"type": ftype, "name": ""} | (
+        {"sensitive": True} if FIELD_TYPES[ftype].sensitive_by_default else {}
+    )
+    shown = inputs.show(stored or new)
     if request.method == "POST":
         if not CsrfOnly().validate_on_submit():
             abort(400)

@@ -283,6 +283,8 @@ def _own_value(column: Column, fdef: Mapping[str, Any]) -> Any:
     key = column.definition_key
     value = fdef.get(key)
     if column.cell is Cell.YES_NO:
+        if key == "sensitive" and not value and FIELD_TYPES[fdef["type"]].sensitive_by_default:
+            return "no"  # a location the author says is not a special category
         return "yes" if value else None
     if key == "max_length" and value == FIELD_TYPES[fdef["type"]].max_length:
         return None  # the default for the type needs no cell

@@ -44,9 +44,8 @@ _FALSE_WORDS = {"no", "false", "false()", "0", ""}
 _EXTRA_METADATA = {"audit", "instanceid", "start-geopoint", "imei"}
 # bind types in pyxform's question type dictionary -> why we refuse them.
 _REFUSED_BIND_TYPES = {
-    "geopoint": "location questions ({type}) are not supported",
-    "geotrace": "location questions ({type}) are not supported",
-    "geoshape": "location questions ({type}) are not supported",
+    "geotrace": "lines and areas on a map ({type}) are not supported; use geopoint",
+    "geoshape": "lines and areas on a map ({type}) are not supported; use geopoint",
     "binary": "file, photo and recording questions ({type}) are not supported",
     "barcode": "barcode questions ({type}) are not supported",
     "dateTime": "date-and-time questions ({type}) are not supported; use date or text",
@@ -60,7 +59,8 @@ _REFUSED_TYPES = {
     "xml-external": "external data files ({type}) are not supported",
     "csv-external": "external data files ({type}) are not supported",
     "background-audio": "background recording ({type}) is not supported",
-    "background-geopoint": "location questions ({type}) are not supported",
+    "background-geopoint": "locations recorded in the background ({type}) are not "
+    "supported; use geopoint, which the person shares",
 }
 _QUESTION_TYPES_FOLDED = {key.casefold(): value for key, value in QUESTION_TYPE_DICT.items()}
 _SELECT_RE = re.compile(
@@ -513,6 +513,8 @@ class _Rows:
                 field[key] = True
             elif word not in _FALSE_WORDS:
                 self.report.add(at, "write yes or no")
+            elif key == "sensitive":
+                field[key] = False  # a location the author says is not a special category
         elif column.cell is Cell.NUMBER:
             number = _number(text)
             if number is None or (key == "max_length" and not isinstance(number, int)):
