@@ -98,7 +98,7 @@ def test_xlsx_has_a_sheet_of_the_entries_of_own_district_only(client, mainz):
 
     sheet = book["Haushaltsmitglied"]
     assert values(sheet) == [
-        ["Referenzcode", "Entry", *QUESTIONS],
+        ["Referenzcode", "Eintrag", *QUESTIONS],
         [reference, "1", "Omar", "41", "Partner/in", "", "1"],
         [reference, "2", "Lina", "9", "Kind", "Ja", "2"],
         [reference, "3", "'" + HOSTILE, "4", "Kind", "", "3"],
@@ -124,7 +124,7 @@ def test_long_csv_has_a_row_per_entry(app, client, mainz):
     assert disposition.startswith('attachment; filename="intake-mainz-bingen-mitglieder-members-')
     assert response.data.startswith(b"\xef\xbb\xbf")
     assert parse_csv(response.data) == [
-        ["Referenzcode", "Repeat", "Entry", *QUESTIONS],
+        ["Referenzcode", "Wiederholung", "Eintrag", *QUESTIONS],
         [reference, "Haushaltsmitglied", "1", "Omar", "41", "Partner/in", "", "1"],
         [reference, "Haushaltsmitglied", "2", "Lina", "9", "Kind", "Ja", "2"],
         [reference, "Haushaltsmitglied", "3", "'" + HOSTILE, "4", "Kind", "", "3"],
@@ -192,7 +192,7 @@ def test_sensitive_question_of_a_repeat_only_when_asked(app, client, auth, creat
     plain = values(workbook(client)["Haushaltsmitglied"])
     assert plain[0] == [
         "Referenzcode",
-        "Entry",
+        "Eintrag",
         "Vorname",
         "Beziehung",
         "Geht … zur Schule?",

@@ -293,7 +293,7 @@ def _detail_page(
         state=availability(form_row),
         settings=settings,
         may_manage=may_manage(form_row),
-        native_names=i18n.NATIVE_NAMES,
+        native_names=i18n.NAMES,
         sharing_errors=sharing_errors,
         origins_text="\n".join(form_row.embed_origins) if origins_text is None else origins_text,
         embed_urls=embed_urls,
@@ -419,8 +419,9 @@ def form_preview(slug: str):
     # The side-by-side page (below) shows two of these in frames: this site alone may.
     g.frame_ancestors = ["'self'"]
     groups = district_store.municipality_groups(district_store.all_districts())
-    with force_locale(lang):
-        g.lang, g.lang_options = lang, definition.languages
+    ui = i18n.ui_language_for(lang)  # a language without a catalog: the nearest one's words
+    with force_locale(ui):
+        g.lang, g.ui_lang, g.lang_options = lang, ui, definition.languages
         wtform = build_form(definition, lang, groups, data={"idempotency_key": "preview"})
         view = page_view(wtform, int(page) if page.isdigit() else 0, every_page=True)
         html = render_template(
@@ -481,7 +482,7 @@ def form_preview_pair(slug: str):
         shown=[lang for lang in (left, right) if lang],
         left=left,
         right=right,
-        native_names=i18n.NATIVE_NAMES,
+        native_names=i18n.NAMES,
     )
 
 

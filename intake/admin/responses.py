@@ -26,7 +26,6 @@ from intake.admin.blueprint import bp
 from intake.engine.definition import FormDefinition
 from intake.errors import render_error
 from intake.extensions import db
-from intake.i18n import NATIVE_NAMES
 from intake.period import LOCAL_TZ, Period
 from intake.privacy import rights
 from intake.public.render import render_form, render_outcome
@@ -92,7 +91,7 @@ def responses_list():
         districts=visible,
         titles=titles,
         statuses=_status_labels(),
-        native_names=NATIVE_NAMES,
+        native_names=i18n.NAMES,
         local_tz=LOCAL_TZ,
         query_args={k: v for k, v in i18n.query_values(request.args, ("page",)).items() if v[0]},
     )
@@ -183,7 +182,7 @@ def _detail(response: Response, form: FollowUpForm, status: int):
             followup=form,
             title=definition.title(_admin_lang()).text,
             statuses=_status_labels(),
-            native_names=NATIVE_NAMES,
+            native_names=i18n.NAMES,
             local_tz=LOCAL_TZ,
         ),
         status,

@@ -399,6 +399,24 @@ class FormDefinition:
         return privacy.get("version")
 
     @functools.cached_property
+    def complete_languages(self) -> list[str]:
+        """The languages the form has every text in: its title, introduction and privacy
+        notice when it has them, and every label, hint, check message and choice that its
+        default language has (i18n offers such a language even without a catalog)."""
+        wanted: list[dict] = [self.raw["title"]]
+        wanted += [t for t in (self.raw.get("intro"),) if t]
+        wanted += [t for t in ((self.raw.get("privacy") or {}).get("notice"),) if t]
+        for fdef in self.fields:
+            if fdef.other_of is not None:
+                continue  # "Other, please specify" comes from the catalog
+            for key in ("label", "hint", "constraint_message"):
+                texts_ = fdef.raw.get(key)
+                if texts_ and texts_.get(self.default_language):
+                    wanted.append(texts_)
+            wanted += [c["label"] for c in fdef.raw.get("choices") or []]
+        return [lang for lang in self.languages if all(t.get(lang) for t in wanted)]
+
+    @functools.cached_property
     def sensitive_names(self) -> list[str]:
         """The questions whose answers are special categories (sealed when stored)."""
         return [f.name for f in self.fields if f.sensitive]

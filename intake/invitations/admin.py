@@ -122,7 +122,7 @@ def _page(forms, form, definition, districts, upload, problems=None, status=200)
             failed=failed,
             upload=upload,
             problems=problems or [],
-            native_names=i18n.NATIVE_NAMES,
+            native_names=i18n.NAMES,
             gap_hours=int(store.REMINDER_GAP.total_seconds() // 3600),
         ),
         status,

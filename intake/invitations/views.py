@@ -45,7 +45,12 @@ def invitation(token: str):
         definition = definition_of(version)
     switch = request.form.get("switch_lang") if request.method == "POST" else None
     asked = switch or request.args.get("lang") or found.language
-    lang = i18n.choose(definition.languages, definition.default_language, asked)
+    lang = i18n.choose(
+        definition.languages,
+        definition.default_language,
+        asked,
+        beyond=definition.complete_languages,
+    )
     problem = store.problem(found, form_row.invitation_reuse)
     if problem and not (request.method == "POST" and _is_repeat(found)):
         return _problem_page(problem, found)

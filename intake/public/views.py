@@ -66,7 +66,11 @@ def form(slug: str):
         embed.allow_framing(form_row.embed_origins)
     switch = request.form.get("switch_lang") if request.method == "POST" else None
     lang = i18n.choose(
-        definition.languages, definition.default_language, switch, remember=not embedded
+        definition.languages,
+        definition.default_language,
+        switch,
+        remember=not embedded,
+        beyond=definition.complete_languages,
     )
     if state != "open":
         return closed_page(definition, state)
@@ -142,7 +146,12 @@ def thanks(slug: str):
         abort(404)
     form_row, _version, definition = found
     embedded = embed.requested()
-    i18n.choose(definition.languages, definition.default_language, remember=not embedded)
+    i18n.choose(
+        definition.languages,
+        definition.default_language,
+        remember=not embedded,
+        beyond=definition.complete_languages,
+    )
     if embedded:
         embed.allow_framing(form_row.embed_origins)
         reference = embed.receipt_from(request.args.get("r"), slug)
@@ -177,7 +186,9 @@ def privacy(slug: str):
     definition = found[2]
     if not definition.consent_version:
         abort(404)
-    i18n.choose(definition.languages, definition.default_language)
+    i18n.choose(
+        definition.languages, definition.default_language, beyond=definition.complete_languages
+    )
     return render_template("public/privacy.html", definition=definition)
 
 

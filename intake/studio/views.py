@@ -140,7 +140,7 @@ def studio_new():
             copyable=copyable,
             templates=TEMPLATES,
             languages=_offered_languages(),
-            native_names=i18n.NATIVE_NAMES,
+            native_names=i18n.NAMES,
         ),
         422 if errors else 200,
     )
@@ -238,7 +238,7 @@ def studio_edit(slug: str):
         items=current.definition["fields"],
         types=editing.offered_types(current.definition),
         type_names=inputs.TYPE_NAMES,
-        native_names=i18n.NATIVE_NAMES,
+        native_names=i18n.NAMES,
         problems=checks.publish_problems(definition),
     )
 
@@ -349,7 +349,7 @@ def studio_details(slug: str):
             values=request.form if request.method == "POST" else None,
             errors=errors,
             languages=_offered_languages(),
-            native_names=i18n.NATIVE_NAMES,
+            native_names=i18n.NAMES,
         ),
         422 if errors else 200,
     )
@@ -442,7 +442,7 @@ def studio_question(slug: str, name: str | None = None):
             earlier=earlier,
             operators=OPERATORS,
             presets=PRESETS_FOR.get(ftype, ()),
-            native_names=i18n.NATIVE_NAMES,
+            native_names=i18n.NAMES,
             choice_rows=max(
                 len(shown.choices) + inputs.NEW_CHOICE_ROWS,
                 inputs.posted_rows(request.form, "choice_code_") if request.method == "POST" else 0,
