@@ -63,6 +63,9 @@ FUNCTIONS: dict[str, tuple[int, int]] = {
     "sum": (1, 1),
     "position": (1, 1),
     "indexed-repeat": (3, 3),
+    "format-date": (2, 2),
+    "date": (1, 1),
+    "decimal-date-time": (1, 1),
 }
 #: The functions that read every entry of a repeat when given one of its questions.
 AGGREGATES = ("count", "sum", "min", "max", "indexed-repeat")
@@ -344,8 +347,14 @@ def uses(node: Node, kind: str) -> bool:
 # --- evaluation ------------------------------------------------------------------
 
 
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_EPOCH = date(1970, 1, 1)
+
+
 def to_number(value: Value) -> float:
-    """XPath number(): NaN for text that is not a number; booleans are 1 and 0."""
+    """XPath number(): NaN for text that is not a number; booleans are 1 and 0; a date
+    ("2025-12-31", as dates are stored and today() gives them) is its days since
+    1970-01-01, as ODK counts them, so `(today() - ${birth}) div 365.25` is an age."""
     if isinstance(value, bool):
         return 1.0 if value else 0.0
     if isinstance(value, float | int):
@@ -353,7 +362,61 @@ def to_number(value: Value) -> float:
     text = value.strip(_SPACE)
     if re.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", text):
         return float(text)
+    found = _ISO_DATE.fullmatch(text)
+    if found:
+        day = _date_of(found)
+        return float((day - _EPOCH).days) if day else math.nan
     return math.nan
+
+
+def _date_of(found: re.Match[str]) -> date | None:
+    if int(found.group(1)) < 100:
+        return None  # the browser's Date reads years 0-99 as 1900-1999: no such dates
+    try:
+        return date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+    except ValueError:
+        return None
+
+
+def _as_date(value: Value) -> date | None:
+    """A date from a stored date or a number of days since 1970 (date(), format-date())."""
+    if isinstance(value, str):
+        found = _ISO_DATE.fullmatch(value.strip(_SPACE))
+        if found:
+            return _date_of(found)
+    number = to_number(value)
+    if not math.isfinite(number) or abs(number) > 3_000_000:  # years 0001 to 9999
+        return None
+    try:
+        return _EPOCH.fromordinal(_EPOCH.toordinal() + math.floor(number))
+    except (ValueError, OverflowError):
+        return None
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def format_date(value: Value, pattern: str) -> str:
+    """ODK's format-date(): %Y %y %m %n %d %e %b %a of a date ('' when there is none);
+    a date has no time, so %H %M %S are 00; any other text stays as written."""
+    day = _as_date(value)
+    if day is None:
+        return ""
+    codes = {
+        "Y": f"{day.year:04d}",
+        "y": f"{day.year % 100:02d}",
+        "m": f"{day.month:02d}",
+        "n": str(day.month),
+        "d": f"{day.day:02d}",
+        "e": str(day.day),
+        "b": _MONTHS[day.month - 1],
+        "a": _DAYS[day.weekday()],
+        "H": "00",
+        "M": "00",
+        "S": "00",
+    }
+    return re.sub(r"%([YymndebaHMS])", lambda m: codes[m.group(1)], pattern)
 
 
 def to_bool(value: Value) -> bool:
@@ -526,30 +589,15 @@ def _call(name: str, args: list[Node], ev: Callable[[Node], Value], today: date 
 
 def _apply(name: str, values: list[Value]) -> Value:
     """Apply function `name` (not if, today or regex) to its arguments' values."""
-    if name == "selected":
-        return to_string(values[1]) in _items(values[0])
-    if name == "count-selected":
-        return float(len(_items(values[0])))
-    if name == "string-length":
-        return float(len(to_string(values[0])))
-    if name == "contains":
-        return to_string(values[1]) in to_string(values[0])
-    if name == "starts-with":
-        return to_string(values[0]).startswith(to_string(values[1]))
-    if name == "number":
-        return to_number(values[0])
+    simple = _SIMPLE.get(name)
+    if simple is not None:
+        return simple(values)
     if name == "int":
         number = to_number(values[0])
         return number if math.isnan(number) or math.isinf(number) else float(math.trunc(number))
     if name == "coalesce":
         first = values[0]
         return first if to_string(first) != "" else values[1]
-    if name == "not":
-        return not to_bool(values[0])
-    if name in ("concat", "string"):
-        return "".join(to_string(v) for v in values)
-    if name == "substr":
-        return _substr(to_string(values[0]), values[1:])
     if name == "round":
         return _round(to_number(values[0]), to_number(values[1]) if len(values) > 1 else 0.0)
     if name in ("min", "max"):
@@ -558,6 +606,30 @@ def _apply(name: str, values: list[Value]) -> Value:
             return math.nan
         return min(numbers) if name == "min" else max(numbers)
     raise ExpressionError(f"unknown function {name}")  # pragma: no cover
+
+
+def _date_value(values: list[Value]) -> str:
+    day = _as_date(values[0])
+    return day.isoformat() if day else ""
+
+
+#: The functions that are one step on their arguments' values.
+_SIMPLE: dict[str, Callable[[list[Value]], Value]] = {
+    "selected": lambda v: to_string(v[1]) in _items(v[0]),
+    "count-selected": lambda v: float(len(_items(v[0]))),
+    "string-length": lambda v: float(len(to_string(v[0]))),
+    "contains": lambda v: to_string(v[1]) in to_string(v[0]),
+    "starts-with": lambda v: to_string(v[0]).startswith(to_string(v[1])),
+    "number": lambda v: to_number(v[0]),
+    "not": lambda v: not to_bool(v[0]),
+    "concat": lambda v: "".join(to_string(x) for x in v),
+    "string": lambda v: "".join(to_string(x) for x in v),
+    "substr": lambda v: _substr(to_string(v[0]), v[1:]),
+    # Dates: format-date(date, pattern), date(days since 1970), decimal-date-time(date).
+    "format-date": lambda v: format_date(v[0], to_string(v[1])),
+    "date": lambda v: _date_value(v),
+    "decimal-date-time": lambda v: to_number(v[0]),
+}
 
 
 def _substr(text: str, bounds: list[Value]) -> str:

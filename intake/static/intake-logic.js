@@ -7,11 +7,45 @@
 (function () {
   "use strict";
 
+  // A date ("2025-12-31") counts as its days since 1970-01-01, as on the server.
+  function dayNumber(t) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(t);
+    if (!m) return NaN;
+    var y = +m[1], mo = +m[2], d = +m[3];
+    var ms = Date.UTC(y, mo - 1, d);
+    var back = new Date(ms);
+    if (y < 100 || back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return NaN;
+    return Math.round(ms / 86400000);
+  }
   function toNumber(v) {
     if (typeof v === "boolean") return v ? 1 : 0;
     if (typeof v === "number") return v;
     var t = String(v).trim();
-    return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(t) ? parseFloat(t) : NaN;
+    if (/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(t)) return parseFloat(t);
+    return dayNumber(t);
+  }
+  function asDate(v) {
+    var days = typeof v === "string" && /^\s*\d{4}-\d{2}-\d{2}\s*$/.test(v) ? dayNumber(v.trim()) : toNumber(v);
+    if (!isFinite(days) || Math.abs(days) > 3000000) return null;
+    var date = new Date(Math.floor(days) * 86400000);
+    return date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999 ? date : null;
+  }
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  var DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  function pad(n, width) { var t = String(n); while (t.length < width) t = "0" + t; return t; }
+  function isoDate(date) {
+    return pad(date.getUTCFullYear(), 4) + "-" + pad(date.getUTCMonth() + 1, 2) + "-" + pad(date.getUTCDate(), 2);
+  }
+  function formatDate(v, pattern) {
+    var date = asDate(v);
+    if (!date) return "";
+    var codes = {
+      Y: pad(date.getUTCFullYear(), 4), y: pad(date.getUTCFullYear() % 100, 2),
+      m: pad(date.getUTCMonth() + 1, 2), n: String(date.getUTCMonth() + 1),
+      d: pad(date.getUTCDate(), 2), e: String(date.getUTCDate()),
+      b: MONTHS[date.getUTCMonth()], a: DAYS[date.getUTCDay()], H: "00", M: "00", S: "00"
+    };
+    return pattern.replace(/%([YymndebaHMS])/g, function (all, code) { return codes[code]; });
   }
   function toBool(v) {
     if (typeof v === "boolean") return v;
@@ -128,6 +162,9 @@
       case "not": return !toBool(v[0]);
       case "concat": case "string": return v.map(toStr).join("");
       case "substr": return substr(toStr(v[0]), v.slice(1));
+      case "format-date": return formatDate(v[0], toStr(v[1]));
+      case "date": var day = asDate(v[0]); return day ? isoDate(day) : "";
+      case "decimal-date-time": return toNumber(v[0]);
       case "round": return round(toNumber(v[0]), v.length > 1 ? toNumber(v[1]) : 0);
       case "count": return 1;
       case "sum": return toNumber(v[0]);

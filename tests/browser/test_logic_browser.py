@@ -71,6 +71,18 @@ ANSWERS = {
 
 # (expression, current answer ".", choice data for names without ${})
 CASES = [
+    # dates: a date is its days since 1970, format-date() and date() as ODK has them
+    ("${d2} - ${d1}", "", None),
+    ("${d1} > 20000", "", None),
+    ("int((${d2} - '1990-05-01') div 365.25)", "", None),
+    ("format-date(${d1}, '%d.%m.%Y %e %n %b %a %y %H')", "", None),
+    ("format-date(${d1} + 40, '%Y-%m-%d')", "", None),
+    ("date(${d1} + 1)", "", None),
+    ("date(0)", "", None),
+    ("date('2026-02-30')", "", None),
+    ("format-date('0050-01-01', '%Y')", "", None),
+    ("decimal-date-time(${d2})", "", None),
+    ("number('2026-13-01')", "", None),
     ("1 + 2 * 3", "", None),
     ("10 - 4 - 3", "", None),
     ("7 mod 4 * 2", "", None),

@@ -43,6 +43,9 @@ SUPPORTED_FUNCTIONS = frozenset(
         "sum",
         "position",
         "indexed-repeat",
+        "format-date",
+        "date",
+        "decimal-date-time",
     }
 )
 # Why well-known XLSForm functions cannot work here, to make the refusal useful.
