@@ -54,6 +54,7 @@ def _field_with(name: str, key: str | None = None) -> dict:
         "min_count": 0,
         "max_count": 3,
         "repeat_count": "1 + 1",
+        "default": "x",
         "choices": [{"value": "a", "label": {"de": "A"}}],
         "choice_filter": "true()",
         "appearance": (FIELD_TYPES[name].appearances or (("radio", ""),))[0][0],

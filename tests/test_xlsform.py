@@ -46,10 +46,7 @@ CORPUS_EXPECTED: dict[str, tuple[str, bool]] = {
     "example_xls__attribute_columns_test.xlsx": ("time questions (time) are not supported", False),
     "example_xls__bad_calc.xlsx": ("'calculation': unexpected character", False),
     "example_xls__case_insensitivity.xlsx": ("external choices are not supported", False),
-    "example_xls__choice_filter_test.xlsx": (
-        "choices that share a value but not their filter are not supported",
-        False,
-    ),
+    "example_xls__choice_filter_test.xlsx": ("accepted", False),
     "example_xls__extra_columns.xlsx": ("accepted", False),
     "example_xls__extra_sheet_names.xlsx": ("accepted", False),
     "example_xls__field-list.xlsx": ("accepted", True),
@@ -570,7 +567,10 @@ def test_other_left_out_columns_give_notices(tmp_path: Path) -> None:
     path = workbook(tmp_path, [header, q("text", "a") + ["x", "yes", "a.png", "Bitte!", "Go"]])
     notices: list[str] = []
     read_xlsform(path, notices)
-    default = "survey sheet, row 2, column 'default': default answers are not supported"
+    default = (
+        "survey sheet, row 2, column 'default': default answers are supported for hidden "
+        "fields only"
+    )
     assert f"{default}; 'x' was left out" in notices
     assert any("column 'read_only'" in n and "read-only" in n for n in notices)
     assert any("column 'image'" in n and "pictures" in n for n in notices)
@@ -655,7 +655,6 @@ def test_choice_filter_with_extra_choice_columns(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("choice_rows", "phrase"),
     [
-        ([["c", "a b", "A"]], "choices sheet, row 2, column 'name': the value 'a b' may only"),
         ([["c", "x", "X"], ["c", "x", "Y"]], "row 3, column 'name': the value 'x' is already"),
         ([["c", "", "X"]], "choices sheet, row 2, column 'name': the choice has no name"),
         ([["d", "x", "X"]], "survey sheet, row 2, column 'type': the choice list 'c' is not"),
@@ -1449,3 +1448,37 @@ def test_a_repeat_comes_back_the_same_from_its_export(tmp_path: Path, count: str
     assert types.count("end_repeat") == 1
     # ODK's own reader takes the exported repeat (and the sheet it came from).
     convert(xlsform=exported.read_bytes(), file_type=".xlsx", warnings=[])
+
+
+def test_choice_names_odk_accepts_become_our_values_and_keep_their_name(tmp_path: Path) -> None:
+    """'no school', 'Ärztin', '_x' are names ODK takes: they become values of ours (a
+    notice says so), the sheet's name is kept, and expressions follow."""
+    header = [*SURVEY_HEADER, "relevant"]
+    path = workbook(
+        tmp_path,
+        [
+            header,
+            q("select_one c", "pick") + [""],
+            q("text", "why") + ["selected(${pick}, 'no school')"],
+        ],
+        [
+            ["list_name", "name", "label::Deutsch (de)"],
+            ["c", "no school", "Keine Schule"],
+            ["c", "Ärztin", "Ärztin"],
+            ["c", "no_school", "Schon da"],
+            ["c", "_x", "X"],
+        ],
+    )
+    notices: list[str] = []
+    raw = read_xlsform(path, notices)
+    choices = raw["fields"][0]["choices"]
+    assert [(c["value"], c.get("original")) for c in choices] == [
+        ("no_school_2", "no school"),  # no_school is the name of another choice
+        ("Arztin", "Ärztin"),
+        ("no_school", None),
+        ("x", "_x"),
+    ]
+    assert raw["fields"][1]["relevant"] == "selected(${pick}, 'no_school_2')"
+    assert "choices sheet, row 2: the value 'no school' becomes 'no_school_2'" in notices
+    normalised = validate(raw, "c.xlsx")
+    assert normalised["fields"][0]["choices"][0]["original"] == "no school"

@@ -216,6 +216,11 @@ class FieldDef:
         return bool(self.raw.get("other"))
 
     @property
+    def default(self) -> str | None:
+        """A hidden field's value when neither the link nor the page gives one."""
+        return self.raw.get("default")
+
+    @property
     def repeat_count(self) -> str | None:
         """A repeat's number of entries as an expression over earlier answers, if set."""
         return self.raw.get("repeat_count")

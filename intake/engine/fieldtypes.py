@@ -104,6 +104,8 @@ class FieldType:
     repeat: bool = False
     #: `sensitive` when the definition does not say (a location tells where someone lives).
     sensitive_by_default: bool = False
+    #: Takes a `default` value, its answer when nothing else gives one (a hidden field).
+    takes_default: bool = False
     #: The options partial's layout class ("inline", "scale"); None: by the number of options.
     layout: str | None = None
     #: The attributes of its one-line input (the "input" partial), in the order written.
@@ -135,6 +137,8 @@ class FieldType:
             keys.add("calculation")
         if self.repeat:
             keys |= {"fields", "min_count", "max_count", "repeat_count"}
+        if self.takes_default:
+            keys.add("default")
         return frozenset(keys)
 
     def input_attributes(self, field_name: str, kiosk: bool = False) -> dict[str, str]:
@@ -370,6 +374,7 @@ FIELD_TYPES: Mapping[str, FieldType] = _types(
         needs_label=False,
         prefillable=True,
         identifying=True,
+        takes_default=True,
     ),
     FieldType(
         # XLSForm's calculate row: a value made from earlier answers, stored like one.

@@ -121,6 +121,8 @@ def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
             relevant[fdef.name] = shown
             if not shown:
                 effective[fdef.name] = []
+            elif fdef.default is not None and not effective.get(fdef.name):
+                effective[fdef.name] = [fdef.default]  # a hidden field's default
             elif fdef.calculation:  # never what was posted: made from the answers before it
                 tree = parse(fdef.calculation)
                 value = to_string(evaluate(tree, lookup, lookup_all=lookup_all))

@@ -67,6 +67,7 @@ FIELD_KEYS = {
     "other",
     "report_languages",
     "calculation",
+    "default",
     *repeats.KEYS,
 }
 #: `report_languages` on a choice field whose values are language codes: the PDF summary
@@ -217,6 +218,16 @@ def _field(
         problems.append(f"{where}: only {_NUMBER_TYPES} fields have 'min' and 'max'")
     _max_length(field, out, kind, where, problems)
     _calculation(field, out, kind, where, problems)
+    if "default" in field:
+        value = field["default"]
+        if not kind.takes_default:
+            problems.append(f"{where}: only a hidden field has a 'default'")
+        elif not isinstance(value, str | int | float) or isinstance(value, bool):
+            problems.append(f"{where}: 'default' must be text or a number")
+        elif len(str(value)) > 200:
+            problems.append(f"{where}: 'default' may be at most 200 characters")
+        else:
+            out["default"] = str(value)
     _repeat(field, out, kind, where, langs, default, seen, problems, index, within)
     return out
 
@@ -607,7 +618,7 @@ def _choices(
     seen: set[str] = set()
     for i, choice in enumerate(value):
         cwhere = f"{where}: choices[{i}]"
-        if not isinstance(choice, Mapping) or set(choice) - {"value", "label", "data"}:
+        if not isinstance(choice, Mapping) or set(choice) - {"value", "label", "data", "original"}:
             problems.append(f"{cwhere} must have 'value' and 'label' (and optionally 'data')")
             continue
         cvalue = choice.get("value")
@@ -630,6 +641,13 @@ def _choices(
                 problems.append(f"{cwhere}: 'data' must map column names to text or numbers")
             else:
                 item["data"] = {k: str(v) for k, v in data.items()}
+        if "original" in choice:
+            # The name an XLSForm gave it, where ours differs ("no school" -> no_school).
+            original = choice["original"]
+            if not isinstance(original, str) or not 0 < len(original) <= 200:
+                problems.append(f"{cwhere}: 'original' must be the name it had, at most 200")
+            else:
+                item["original"] = original
         out.append(item)
     return out
 

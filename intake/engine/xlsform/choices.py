@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 from intake.engine.validation import VALUE_RE
@@ -31,6 +33,8 @@ def read_choices(sheet: Sheet | None, report: Report, duplicates: bool = False) 
         return lists
     media_used: set[str] = set()
     seen: dict[tuple[str, str], int] = {}
+    renamed: dict[tuple[str, str], str] = {}  # (list, our value) -> the sheet's name
+    taken = _values_of_ours(sheet)
     for number, row in sheet.rows:
         list_name, name, data = _cells(sheet, row, media_used)
         where = f"choices sheet, row {number}"
@@ -38,9 +42,15 @@ def read_choices(sheet: Sheet | None, report: Report, duplicates: bool = False) 
             if name is not None:
                 report.add(f"{where}, column 'list_name'", "the list name is missing")
             continue
+        if name is not None and not VALUE_RE.match(name):
+            name = _our_value(
+                name, list_name, number, seen | dict.fromkeys(taken, 0), where, report, renamed
+            )
         if not _value_fits(name, list_name, number, seen, where, report, duplicates):
             continue
         choice: dict[str, Any] = {"value": name}
+        if (list_name, name) in renamed:
+            choice["original"] = renamed[(list_name, name)]
         label = texts(sheet, row, "label")
         if label:
             choice["label"] = label
@@ -49,12 +59,80 @@ def read_choices(sheet: Sheet | None, report: Report, duplicates: bool = False) 
         first = seen[(list_name, name)]
         if first != number:  # allowed twice by the settings (_value_fits said so)
             earlier = next(c for n, c in lists[list_name] if n == first)
-            _duplicate(earlier, choice, list_name, first, where, report)
-            continue
+            if earlier.get("data") == choice.get("data"):
+                _duplicate(earlier, choice, list_name, first, where, report)
+                continue
+            # The same name with other filter columns (a county of that name in two
+            # states): a value of its own, the sheet's name kept as its original.
+            choice["original"] = renamed.get((list_name, name), name)
+            choice["value"] = _unique(name, list_name, number, seen)
+            report.notice(
+                where,
+                f"the value '{name}' is already in list '{list_name}' (row {first}) with other "
+                f"filter columns: this one is stored as '{choice['value']}'",
+            )
         lists.setdefault(list_name, []).append((number, choice))
     for header in sorted(media_used):
         report.notice(f"choices sheet, column '{header}'", _MEDIA_REASON)
     return lists
+
+
+def _values_of_ours(sheet: Sheet) -> set[tuple[str, str]]:
+    """(list, name) of the names that are values of ours already: a value made for a
+    name that is not must not take one of them."""
+    taken = set()
+    for _number, row in sheet.rows:
+        list_name, name, _data = _cells(sheet, row, set())
+        if list_name is not None and name is not None and VALUE_RE.match(name):
+            taken.add((list_name, name))
+    return taken
+
+
+def _our_value(
+    name: str,
+    list_name: str,
+    number: int,
+    seen: dict[tuple[str, str], int],
+    where: str,
+    report: Report,
+    renamed: dict[tuple[str, str], str],
+) -> str:
+    """A name ODK accepts but our values do not ("no school", "Ärztin", "_x") as one of
+    ours, new in its list; the sheet's name is kept (the choice's `original`). The same
+    name again (allow_choice_duplicates) gets the same value."""
+    for (in_list, value), original in renamed.items():
+        if in_list == list_name and original == name:
+            return value
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    value = re.sub(r"[^A-Za-z0-9_.-]+", "_", folded).strip("_.-")[:60] or f"choice_{number}"
+    if (list_name, value) in seen or (list_name, value) in renamed:
+        value = _unique(value, list_name, number, seen)
+    renamed[(list_name, value)] = name
+    report.notice(where, f"the value '{name}' becomes '{value}'")
+    return value
+
+
+def _unique(value: str, list_name: str, number: int, seen: dict[tuple[str, str], int]) -> str:
+    """`value` with _2, _3, ... until the list has no such value; marked as seen."""
+    n = 2
+    while (list_name, f"{value[:60]}_{n}") in seen:
+        n += 1
+    new = f"{value[:60]}_{n}"
+    seen[(list_name, new)] = number
+    return new
+
+
+def renamed_values(lists: ChoiceLists) -> dict[str, str]:
+    """A name the sheet gave a choice -> our value, for the names that had to change
+    (expressions compare answers with them: `selected(${q}, 'no school')`); a name made
+    into different values in different lists is left as written."""
+    found: dict[str, set[str]] = {}
+    for rows in lists.values():
+        for _number, choice in rows:
+            original = choice.get("original")
+            if original is not None and not VALUE_RE.match(original):
+                found.setdefault(original, set()).add(choice["value"])
+    return {name: values.pop() for name, values in found.items() if len(values) == 1}
 
 
 def _cells(

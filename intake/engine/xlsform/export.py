@@ -15,7 +15,9 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from intake.engine.fieldtypes import FIELD_TYPES, xlsform_export
 from intake.engine.repeats import DEFAULT_MAX_COUNT
+from intake.engine.validation import VALUE_RE
 from intake.engine.xlsform import vocabulary
+from intake.engine.xlsform.expressions import rename_literals
 from intake.engine.xlsform.languages import language_header
 from intake.engine.xlsform.vocabulary import (
     CHOICES,
@@ -73,7 +75,7 @@ def write_xlsform(definition: Mapping[str, Any], notices: list[str] | None = Non
     """Export a validated definition as an XLSForm workbook (.xlsx bytes)."""
     languages: list[str] = list(definition["languages"])
     default: str = definition["default_language"]
-    fields = _flat(definition["fields"])
+    fields = _with_sheet_names(_flat(definition["fields"]))
     headers = {code: language_header(code) for code in languages}
     own = [{} if fdef.get(_END) else _own_values(fdef) for fdef in fields]
     survey, choices, data_keys = _rows(fields, own, headers, default, notices)
@@ -111,6 +113,29 @@ def _flat(fields: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         if FIELD_TYPES[fdef["type"]].repeat:
             out += fdef["fields"]
             out.append({"type": fdef["type"], "name": fdef["name"], _END: True})
+    return out
+
+
+def _with_sheet_names(fields: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The fields with the choice names their sheet had in their expressions again
+    (`selected(${q}, 'no school')`), as the choices sheet names them."""
+    literals = {v: n for f in fields for v, n in _sheet_literals(f).items()}
+    ticked = {f["name"] for f in fields if f.get("type") == "consent" and not f.get(_END)}
+    if not literals and not ticked:
+        return fields
+    out = []
+    for fdef in fields:
+        changed = dict(fdef)
+        for key in (*vocabulary.EXPRESSIONS, "calculation"):
+            source = changed.get(key)
+            if not isinstance(source, str):
+                continue
+            source = rename_literals(source, literals) if literals else source
+            if any(f"${{{name}}}" in source for name in ticked):
+                # A ticked consent is an acknowledge, which ODK stores as OK.
+                source = rename_literals(source, {"yes": "OK"})
+            changed[key] = source
+        out.append(changed)
     return out
 
 
@@ -192,6 +217,8 @@ def _rows(
 def _survey_row(fdef: Mapping[str, Any], own: dict[str, Any], headers: _Headers) -> dict[str, Any]:
     """A field's name, texts, conditions and own columns (its type is added after)."""
     row: dict[str, Any] = {"name": fdef["name"], **own}
+    if "default" in fdef:
+        row["default"] = fdef["default"]
     for kind in vocabulary.TEXTS:
         for code, text in (fdef.get(kind) or {}).items():
             if code in headers:
@@ -212,7 +239,9 @@ def _choice_rows(
     """The choices sheet rows of one field; its data keys are added to data_keys."""
     rows = []
     for choice in _export_choices(fdef, list(headers), default):
-        crow: dict[str, Any] = {"list_name": fdef["name"], "name": choice["value"]}
+        # A choice keeps the name its sheet gave it ("no school"), which ours had to change.
+        name = choice.get("original", choice["value"])
+        crow: dict[str, Any] = {"list_name": fdef["name"], "name": name}
         for code, text in choice["label"].items():
             if code in headers:
                 crow[f"label::{headers[code]}"] = text
@@ -245,6 +274,8 @@ def _settings_row(
     }
     if any(FIELD_TYPES[f["type"]].page_break for f in fields):
         values["style"] = "pages"  # Enketo then shows one group per page, as we do
+    if any(_shared_names(f) for f in fields):
+        values["allow_choice_duplicates"] = "yes"  # a name kept by two choices
     if privacy.get("version"):
         values["intake_privacy_version"] = privacy["version"]
     for name, key in vocabulary.PRIVACY_FACT_COLUMNS.items():
@@ -264,6 +295,21 @@ def _settings_row(
 
 
 _COUNT_DEFAULTS = {"min_count": 0, "max_count": DEFAULT_MAX_COUNT}
+
+
+def _shared_names(fdef: Mapping[str, Any]) -> bool:
+    """Whether two choices of the field keep the same sheet name (other filter columns)."""
+    names = [c.get("original", c["value"]) for c in fdef.get("choices") or []]
+    return len(set(names)) != len(names)
+
+
+def _sheet_literals(fdef: Mapping[str, Any]) -> dict[str, str]:
+    """Our value -> the sheet's name, for choices whose name ours had to change."""
+    return {
+        c["value"]: c["original"]
+        for c in fdef.get("choices") or []
+        if "original" in c and not VALUE_RE.match(c["original"])
+    }
 
 
 def _own_values(fdef: Mapping[str, Any]) -> dict[str, Any]:

@@ -188,6 +188,22 @@ def rename_in_text(
     return INSERTED_ANY.sub(one, text)
 
 
+def rename_literals(text: str, values: dict[str, str]) -> str:
+    """Rewrite quoted texts that are choice names made into our values ('no school' ->
+    'no_school'); other texts, and names inside other tokens, stay as written."""
+    try:
+        tokens = parse_expression(text)
+    except LarkError:
+        return text
+    parts = []
+    for token in tokens:
+        value = token.value
+        if token.type == "SYSTEM_LITERAL" and value[1:-1] in values:
+            value = value[0] + values[value[1:-1]] + value[-1]
+        parts.append(value)
+    return "".join(parts)
+
+
 def rename_references(
     text: str, renamed: dict[str, str], dropped: dict[str, str], where: str, report: Report
 ) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 
 from intake.engine.validation import NAME_RE, RESERVED_NAMES
 from intake.engine.xlsform import vocabulary
-from intake.engine.xlsform.choices import ChoiceLists
-from intake.engine.xlsform.expressions import rename_in_text, rename_references
+from intake.engine.xlsform.choices import ChoiceLists, renamed_values
+from intake.engine.xlsform.expressions import rename_in_text, rename_literals, rename_references
 from intake.engine.xlsform.report import Report
 
 # The columns whose ${name} references follow renames. relevant comes first: problems of
@@ -108,7 +108,31 @@ def build_fields(entries: list[Entry], context: FormContext, report: Report) -> 
         if repeat is not None:
             inside[id(entry.field)] = repeat
     fields = _rename(out, context.dropped, report)
+    _follow_choice_values(fields.fields, renamed_values(context.lists))
+    _follow_acknowledge(fields.fields)
     return _nested(fields, inside)
+
+
+#: What ODK stores for a ticked acknowledge, and what we store for a ticked consent.
+ACKNOWLEDGED = {"OK": "yes"}
+
+
+def _follow_acknowledge(fields: list[dict[str, Any]]) -> None:
+    """`${consent} = 'OK'`: ODK stores a ticked acknowledge as OK, we a consent as yes."""
+    ticked = {f["name"] for f in fields if f.get("type") == "consent"}
+    for field in fields if ticked else []:
+        for key in _REFERENCE_KEYS:
+            source = field.get(key)
+            if isinstance(source, str) and any(f"${{{name}}}" in source for name in ticked):
+                field[key] = rename_literals(source, ACKNOWLEDGED)
+
+
+def _follow_choice_values(fields: list[dict[str, Any]], values: dict[str, str]) -> None:
+    """`selected(${q}, 'no school')` compares with the choice's new value, 'no_school'."""
+    for field in fields if values else []:
+        for key in _REFERENCE_KEYS:
+            if isinstance(field.get(key), str):
+                field[key] = rename_literals(field[key], values)
 
 
 def _repeat(entry: Entry, stack: list[Entry]) -> dict[str, Any]:

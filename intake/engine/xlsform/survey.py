@@ -409,10 +409,13 @@ class _Rows:
             if found_cell:
                 self.report.add(f"{where}, column '{found_cell[0]}'", column.reason)
         found_cell = self._cell(row, "default")
-        if found_cell:
+        if found_cell and field.get("type") == "hidden":
+            field["default"] = found_cell[1]  # the hidden field's value, as ODK has it
+        elif found_cell:
             self.report.notice(
                 f"{where}, column '{found_cell[0]}'",
-                f"default answers are not supported; '{found_cell[1]}' was left out",
+                f"default answers are supported for hidden fields only; '{found_cell[1]}' "
+                "was left out",
             )
         found_cell = self._cell(row, "read_only")
         if found_cell and found_cell[1].strip().lower() not in _FALSE_WORDS:

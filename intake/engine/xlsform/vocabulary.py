@@ -183,7 +183,7 @@ COLUMNS: tuple[Column, ...] = (
     _own("max_count", Cell.NUMBER),
     Column(SURVEY, "parameters"),
     Column(SURVEY, "disabled"),
-    Column(SURVEY, "default"),
+    Column(SURVEY, "default", export=Export.WHEN_SET),
     Column(SURVEY, "read_only", pyxform=("bind", "readonly")),
     Column(
         SURVEY,
@@ -226,7 +226,7 @@ COLUMNS: tuple[Column, ...] = (
     Column(SETTINGS, "form_id", aliases=("set_form_id", "id_string"), export=Export.ALWAYS),
     Column(SETTINGS, "default_language", export=Export.ALWAYS),
     # "yes": a choice value may come twice in a list (ODK then stores one answer for both).
-    Column(SETTINGS, "allow_choice_duplicates"),
+    Column(SETTINGS, "allow_choice_duplicates", export=Export.WHEN_SET),
     # We write style "pages" (Enketo then shows one group per page) but read no layout.
     Column(SETTINGS, "style", Use.IGNORED, export=Export.WHEN_SET),
     Column(SETTINGS, "version", Use.IGNORED),  # we version imports ourselves
