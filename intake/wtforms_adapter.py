@@ -209,6 +209,10 @@ def _date(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
     return _line(fdef, label, [Date()])
 
 
+def _time(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
+    return _line(fdef, label, [Time()])
+
+
 def _geopoint(fdef: FieldDef, label: str, lang: str, municipalities) -> Field:
     return _line(fdef, label, [MaxLength(DEFAULT_LIMIT), Geopoint()])
 
@@ -292,6 +296,7 @@ FACTORIES: dict[str, Factory] = {
     "decimal": _decimal,
     "date": _date,
     "geopoint": _geopoint,
+    "time": _time,
     "textarea": _textarea,
     "choice": _choice,
     "places": _places,
@@ -634,6 +639,17 @@ class Geopoint:
 def _degrees(value: Decimal) -> str:
     text = format(value.quantize(Decimal("0.000001")).normalize(), "f")
     return "0" if text in ("-0", "0") else text
+
+
+class Time:
+    """A time of day as 14:30 (what time inputs send), also typed 9.05 or 14:30:00."""
+
+    def __call__(self, form: Any, field: Field) -> None:
+        found = re.fullmatch(r"([0-9]{1,2})[:.]([0-9]{2})(?::([0-9]{2}))?", field.data)
+        hour, minute = (int(found.group(1)), int(found.group(2))) if found else (99, 99)
+        if hour > 23 or minute > 59 or (found and int(found.group(3) or 0) > 59):
+            raise ValidationError(_("Please enter a time like 14:30."))
+        field.clean = f"{hour:02d}:{minute:02d}"
 
 
 class OneOf:

@@ -117,3 +117,20 @@ def test_the_location_button_is_offered_only_with_scripts_and_never_on_a_kiosk(a
     html = client.get(URL).get_data(as_text=True)
     assert 'data-geolocate="home" hidden' in html  # intake.js shows it where it works
     assert "Breiten- und Längengrad, zum Beispiel 49.9929, 8.2473." in html
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"), [("14:30", "14:30"), ("9.05", "09:05"), ("07:45:00", "07:45")]
+)
+def test_a_time_of_day_is_stored_as_hours_and_minutes(app, client, typed, kept):
+    install_form(app, "location.yaml")
+    assert send(client, home="49.99, 8.24", when=typed).status_code == 303
+    assert stored(app, "when") == kept
+
+
+@pytest.mark.parametrize("typed", ["25:00", "14:60", "halb drei", "1430"])
+def test_a_time_that_is_none_is_refused(app, client, typed):
+    install_form(app, "location.yaml")
+    page = send(client, home="49.99, 8.24", when=typed)
+    assert page.status_code == 422
+    assert "Bitte geben Sie eine Uhrzeit wie 14:30 ein." in page.get_data(as_text=True)

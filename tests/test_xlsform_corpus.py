@@ -88,14 +88,21 @@ def check_case(definition: FormDefinition, case: dict[str, Any]) -> list[str]:
                 failing.add(fdef.name)
     if "invalid" in case and failing != set(case["invalid"] or []):
         differ.append(f"failing checks {sorted(failing)}, not {sorted(case['invalid'] or [])}")
-    for name in case.get("required") or []:
+
+    def required_now(name: str) -> bool:  # a hidden question is never required
         fdef = definition.field(name)
-        if fdef is None or not logic.is_required(fdef, state):
-            differ.append(f"{name} should be required")
-    for name in case.get("optional") or []:
-        fdef = definition.field(name)
-        if fdef is not None and logic.is_required(fdef, state):
-            differ.append(f"{name} should not be required")
+        return bool(fdef and state.relevant.get(name) and logic.is_required(fdef, state))
+
+    differ += [
+        f"{name} should be required"
+        for name in case.get("required") or []
+        if not required_now(name)
+    ]
+    differ += [
+        f"{name} should not be required"
+        for name in case.get("optional") or []
+        if required_now(name)
+    ]
     return differ
 
 

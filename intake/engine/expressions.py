@@ -633,7 +633,8 @@ _SIMPLE: dict[str, Callable[[list[Value]], Value]] = {
 
 
 def _substr(text: str, bounds: list[Value]) -> str:
-    """substr(text, start, end): code points start (from 0) to end (not included), as ODK."""
+    """substr(text, start, end): code points start (from 0) to end (not included), as ODK;
+    a negative start or end counts from the end (`substr(${phone}, -4)`: the last four)."""
     length = len(text)
 
     def limit(value: Value) -> int | None:
@@ -642,7 +643,8 @@ def _substr(text: str, bounds: list[Value]) -> str:
             return None
         if math.isinf(number):
             return length if number > 0 else 0
-        return max(0, min(length, math.trunc(number)))
+        place = math.trunc(number)
+        return max(0, min(length, length + place if place < 0 else place))
 
     first = limit(bounds[0])
     last = limit(bounds[1]) if len(bounds) > 1 else length

@@ -255,6 +255,17 @@ FIELD_TYPES: Mapping[str, FieldType] = _types(
         dotted_date=True,
     ),
     FieldType(
+        # A time of day, "14:30" (ODK's time question; no date, no time zone).
+        "time",
+        stored="time",
+        xlsform=XLSFormType("time", imports=("time",)),
+        partial="input",
+        html=(("type", "time"), ("dir", "ltr"), ("autocomplete", "off")),
+        wtforms="time",
+        prefillable=True,
+        digits=True,
+    ),
+    FieldType(
         # A place on the map as latitude and longitude: typed, or from the browser's
         # location when the person asks for it (static/intake.js).
         "geopoint",

@@ -124,9 +124,9 @@ def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
             elif fdef.default is not None and not effective.get(fdef.name):
                 effective[fdef.name] = [fdef.default]  # a hidden field's default
             elif fdef.calculation:  # never what was posted: made from the answers before it
-                tree = parse(fdef.calculation)
-                value = to_string(evaluate(tree, lookup, lookup_all=lookup_all))
-                value = value[:CALCULATED_MAX]
+                made = evaluate(parse(fdef.calculation), lookup, lookup_all=lookup_all)
+                # No number (NaN) is no value, as ODK stores it.
+                value = "" if made != made else to_string(made)[:CALCULATED_MAX]
                 effective[fdef.name] = [value] if value else []
             elif fdef.repeat_count:  # entries made from earlier answers, as a calculation
                 made = evaluate(parse(fdef.repeat_count), lookup, lookup_all=lookup_all)

@@ -185,7 +185,8 @@
       var x = toNumber(value);
       if (isNaN(x)) return null;
       if (!isFinite(x)) return x > 0 ? length : 0;
-      return Math.max(0, Math.min(length, Math.trunc(x)));
+      var place = Math.trunc(x);
+      return Math.max(0, Math.min(length, place < 0 ? length + place : place));
     };
     var first = limit(bounds[0]);
     var last = bounds.length > 1 ? limit(bounds[1]) : length;
@@ -257,7 +258,10 @@
       if (calc) {
         var made = "";
         if (show) {
-          try { made = toStr(ev(calc.getAttribute("data-calculate"))); } catch (e) { made = ""; }
+          try {
+            var result = ev(calc.getAttribute("data-calculate"));
+            made = typeof result === "number" && isNaN(result) ? "" : toStr(result);  // as the server
+          } catch (e) { made = ""; }
           // As the server: at most 10,000 characters (engine/logic.py CALCULATED_MAX).
           if (made.length > 10000) made = Array.from(made).slice(0, 10000).join("");
         }

@@ -53,6 +53,7 @@ TYPE_NAMES = {
     "integer": _l("Whole number"),
     "decimal": _l("Number with decimals"),
     "date": _l("Date"),
+    "time": _l("Time of day"),
     "geopoint": _l("Location (latitude and longitude)"),
     "single_choice": _l("One choice"),
     "multiple_choice": _l("Several choices"),

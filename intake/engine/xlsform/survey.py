@@ -49,7 +49,6 @@ _REFUSED_BIND_TYPES = {
     "binary": "file, photo and recording questions ({type}) are not supported",
     "barcode": "barcode questions ({type}) are not supported",
     "dateTime": "date-and-time questions ({type}) are not supported; use date or text",
-    "time": "time questions ({type}) are not supported; use text",
     "odk:rank": "ranking questions ({type}) are not supported",
 }
 _REFUSED_TYPES = {
