@@ -51,10 +51,14 @@ SESSION_KEY = "lang"
 NEAREST_CATALOG = {"prs": "fa", "fa_AF": "fa", "ckb": "ku", "kmr": "ku", "sdh": "ku"}
 
 
+#: Own names of languages refugees speak that CLDR does not know by these codes.
+_NAMES_BEYOND = {"prs": "دری", "sdh": "کوردی خوارین"}
+
+
 def native_name(code: str) -> str:
     """A language by its own name: ours, else CLDR's ("नेपाली"), else its code."""
-    if code in NATIVE_NAMES:
-        return NATIVE_NAMES[code]
+    if code in NATIVE_NAMES or code in _NAMES_BEYOND:
+        return NATIVE_NAMES.get(code) or _NAMES_BEYOND[code]
     locale = _locale(code)
     name = locale.get_display_name(locale) if locale is not None else None
     return name[:1].upper() + name[1:] if name else code
