@@ -1491,3 +1491,36 @@ def test_choice_names_odk_accepts_become_our_values_and_keep_their_name(tmp_path
     assert "choices sheet, row 2: the value 'no school' becomes 'no_school_2'" in notices
     normalised = validate(raw, "c.xlsx")
     assert normalised["fields"][0]["choices"][0]["original"] == "no school"
+
+
+def test_renamed_questions_keep_the_sheets_name_in_the_export(tmp_path: Path) -> None:
+    """member-name becomes member_name here; the export writes member-name again (and its
+    references), so the file goes back to ODK or Kobo as it came."""
+    header = [*SURVEY_HEADER, "relevant"]
+    path = workbook(
+        tmp_path,
+        [
+            header,
+            q("text", "member-name") + [""],
+            q("integer", "Age", "Wie alt ist ${member-name}?", "Age?") + ["${member-name} != ''"],
+        ],
+    )
+    normalised = validate(read_xlsform(path), "n.xlsx")
+    first, second = normalised["fields"]
+    assert (first["name"], first["original"]) == ("member_name", "member-name")
+    assert (second["name"], second["original"]) == ("age", "Age")
+    assert second["relevant"] == "${member_name} != ''"
+    exported = tmp_path / "again.xlsx"
+    exported.write_bytes(write_xlsform(normalised))
+    sheet = openpyxl.load_workbook(exported)["survey"]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    header_row = rows[0]
+    names = [r[header_row.index("name")] for r in rows[1:]]
+    assert names == ["member-name", "Age"]
+    assert rows[2][header_row.index("relevant")] == "${member-name} != ''"
+    german = next(
+        i for i, h in enumerate(header_row) if h and h.startswith("label::") and "(de)" in h
+    )
+    assert "${member-name}" in rows[2][german]
+    convert(xlsform=exported.read_bytes(), file_type=".xlsx", warnings=[])
+    assert validate(read_xlsform(exported), "again.xlsx") == normalised

@@ -68,6 +68,7 @@ FIELD_KEYS = {
     "report_languages",
     "calculation",
     "default",
+    "original",
     *repeats.KEYS,
 }
 #: `report_languages` on a choice field whose values are language codes: the PDF summary
@@ -218,6 +219,13 @@ def _field(
         problems.append(f"{where}: only {_NUMBER_TYPES} fields have 'min' and 'max'")
     _max_length(field, out, kind, where, problems)
     _calculation(field, out, kind, where, problems)
+    if "original" in field:
+        # The name an XLSForm gave it, where ours differs (member-name -> member_name).
+        original = field["original"]
+        if not isinstance(original, str) or not 0 < len(original) <= 200:
+            problems.append(f"{where}: 'original' must be the name it had, at most 200")
+        else:
+            out["original"] = original
     if "default" in field:
         value = field["default"]
         if not kind.takes_default:

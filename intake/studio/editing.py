@@ -174,6 +174,7 @@ def replace(raw: Definition, name: str, item: dict[str, Any]) -> Definition:
     holder, index = _place(new, name)
     holder[index] = item
     if item["name"] != name:
+        item.pop("original", None)  # a new key: the file's old name is no longer its name
         old, renamed = f"${{{name}}}", f"${{{item['name']}}}"
         for other in items(new):
             for key in EXPRESSION_KEYS:

@@ -17,8 +17,9 @@ from intake.engine.fieldtypes import FIELD_TYPES, xlsform_export
 from intake.engine.repeats import DEFAULT_MAX_COUNT
 from intake.engine.validation import VALUE_RE
 from intake.engine.xlsform import vocabulary
-from intake.engine.xlsform.expressions import rename_literals
+from intake.engine.xlsform.expressions import rename_in_text, rename_literals, rename_references
 from intake.engine.xlsform.languages import language_header
+from intake.engine.xlsform.report import Report
 from intake.engine.xlsform.vocabulary import (
     CHOICES,
     SETTINGS,
@@ -121,7 +122,8 @@ def _with_sheet_names(fields: list[Mapping[str, Any]]) -> list[Mapping[str, Any]
     (`selected(${q}, 'no school')`), as the choices sheet names them."""
     literals = {v: n for f in fields for v, n in _sheet_literals(f).items()}
     ticked = {f["name"] for f in fields if f.get("type") == "consent" and not f.get(_END)}
-    if not literals and not ticked:
+    names = {f["name"]: f["original"] for f in fields if f.get("original")}
+    if not literals and not ticked and not names:
         return fields
     out = []
     for fdef in fields:
@@ -134,9 +136,26 @@ def _with_sheet_names(fields: list[Mapping[str, Any]]) -> list[Mapping[str, Any]
             if any(f"${{{name}}}" in source for name in ticked):
                 # A ticked consent is an acknowledge, which ODK stores as OK.
                 source = rename_literals(source, {"yes": "OK"})
+            if names:  # the sheet's own question names again
+                source = rename_references(source, names, {}, "", Report())
             changed[key] = source
+        if names:
+            _sheet_names_in_texts(changed, names)
         out.append(changed)
     return out
+
+
+def _sheet_names_in_texts(fdef: dict[str, Any], names: dict[str, str]) -> None:
+    """The answers a field's texts insert, by the names the sheet gave the questions."""
+
+    def again(texts: Mapping[str, str]) -> dict[str, str]:
+        return {lang: rename_in_text(t, names, {}, "", Report()) for lang, t in texts.items()}
+
+    for key in ("label", "hint", "constraint_message"):
+        if isinstance(fdef.get(key), Mapping):
+            fdef[key] = again(fdef[key])
+    if fdef.get("choices"):
+        fdef["choices"] = [{**c, "label": again(c["label"])} for c in fdef["choices"]]
 
 
 def _column_headers(column: Column, headers: _Headers) -> list[str]:
@@ -216,7 +235,7 @@ def _rows(
 
 def _survey_row(fdef: Mapping[str, Any], own: dict[str, Any], headers: _Headers) -> dict[str, Any]:
     """A field's name, texts, conditions and own columns (its type is added after)."""
-    row: dict[str, Any] = {"name": fdef["name"], **own}
+    row: dict[str, Any] = {"name": fdef.get("original") or fdef["name"], **own}
     if "default" in fdef:
         row["default"] = fdef["default"]
     for kind in vocabulary.TEXTS:

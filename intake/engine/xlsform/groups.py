@@ -248,6 +248,7 @@ def _rename(
         renamed.setdefault(original, new)
         if new != original:
             report.notice(f"survey sheet, row {row}", f"the name '{original}' becomes '{new}'")
+            field["original"] = original  # kept: the export writes the sheet's name again
         field["name"] = new
     fields, rows = [], []
     for row, _, field in out:
