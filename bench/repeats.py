@@ -37,7 +37,7 @@ from intake.engine.validation import validate  # noqa: E402
 from intake.extensions import db  # noqa: E402
 from intake.storage.forms import import_definition  # noqa: E402
 
-FORM = yaml.safe_load((ROOT / "tests" / "forms" / "members.yaml").read_text(encoding="utf-8"))
+FORM = yaml.safe_load((ROOT / "tests" / "forms" / "members.yaml").read_text(encoding="utf-8"))  # noqa: S506
 
 
 def variant(max_count: int | None) -> dict:
