@@ -128,11 +128,14 @@ def main() -> None:
             for max_count in [None, *counts]:
                 import_definition(variant(max_count))
             db.session.commit()
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+        python = platform.python_version()
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {python}")
         measure(app, "bench-flat", FLAT, 20)  # warm up: templates, caches
         base = measure(app, "bench-flat", FLAT, args.repeat)
-        print(f"baseline (no repeat): page {base[0]:,} bytes, GET {base[1] * 1000:.2f} ms, "
-              f"POST {base[2] * 1000:.2f} ms")
+        print(
+            f"baseline (no repeat): page {base[0]:,} bytes, GET {base[1] * 1000:.2f} ms, "
+            f"POST {base[2] * 1000:.2f} ms"
+        )
         print("| max_count | page bytes | x | GET ms | x | POST ms | x |")
         print("|---:|---:|---:|---:|---:|---:|---:|")
         for max_count in counts:
