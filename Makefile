@@ -47,7 +47,9 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 # The whole suite runs on SQLite, then again on PostgreSQL when one answers at
-# PG_TEST_URL (CI and the development machines have it; elsewhere it is skipped, saying so).
+# PG_TEST_URL (CI and the development machines have it; elsewhere it is skipped, saying so),
+# there without the Chromium tests: they drive the pages through the storage code that the
+# HTTP tests cover on PostgreSQL too, and half the run's time is theirs (15-minute budget).
 # Each run spreads the tests over TEST_WORKERS processes (pytest-xdist, one per core here)
 # and prints the 25 slowest; a test over 60 s fails unless marked slow (tests/timelimit.py).
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1/test
@@ -58,7 +60,7 @@ test: setup lint
 	$(PYTEST)
 	@if $(BIN)/python -c "import sqlalchemy as sa; sa.create_engine('$(PG_TEST_URL)').connect().close()" 2>/dev/null; then \
 	  echo "== the same tests on PostgreSQL ($(PG_TEST_URL)) =="; \
-	  INTAKE_TEST_DATABASE_URL='$(PG_TEST_URL)' $(PYTEST); \
+	  INTAKE_TEST_DATABASE_URL='$(PG_TEST_URL)' $(PYTEST) --ignore=tests/browser; \
 	else \
 	  echo "PostgreSQL does not answer at $(PG_TEST_URL): the PostgreSQL run is skipped."; \
 	fi
