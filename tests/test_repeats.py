@@ -383,3 +383,22 @@ def test_a_repeat_count_made_from_an_answer_sets_the_entries(app, client):
     fresh = client.get(url).get_data(as_text=True)
     again = client.post(url, data=form_payload(fresh, {"children": "1", "nav": "add:child"}))
     assert 'name="child" value="1"' in again.get_data(as_text=True)
+
+
+def test_an_entrys_condition_may_grow_past_the_authors_limit():
+    """A condition of 990 characters (under the 1,000 an author may write) gets the entry's
+    own names and the repeat's condition: longer than 1,000, still read and checked."""
+    long = " or ".join(["${a} = 'x'"] * 71)  # 991 characters
+    assert len(long) <= 1000
+    raw = _household(
+        fields=[
+            {"name": "a", "type": "text", "label": {"de": "A"}},
+            {"name": "b", "type": "text", "label": {"de": "B"}, "relevant": long},
+        ]
+    )
+    definition = FormDefinition(validate(raw, "h.yaml"))
+    inside = definition.field("b-20").raw["relevant"]
+    assert len(inside) > 1000
+    state = logic.evaluate_state(definition, {"members": ["20"], "a-20": ["x"]})
+    assert state.relevant["b-20"]
+    assert not state.relevant["b-19"]

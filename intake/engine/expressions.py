@@ -316,12 +316,17 @@ def _thaw(node: Any) -> Any:
     return [_thaw(x) for x in node] if isinstance(node, tuple) else node
 
 
-def parse(source: str) -> Node:
-    """Parse an expression into its tree; raise ExpressionError with the position."""
+def parse(source: str, limit: int | None = MAX_LENGTH) -> Node:
+    """Parse an expression into its tree; raise ExpressionError with the position.
+
+    `limit`: the longest text an author may write (checked when a definition is read);
+    None for the expressions made from checked ones at run time (an entry's condition
+    with the repeat's, the later pages' conditions joined), which may be longer.
+    """
     if not isinstance(source, str):
         raise ExpressionError("an expression must be text")
-    if len(source) > MAX_LENGTH:
-        raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
+    if limit is not None and len(source) > limit:
+        raise ExpressionError(f"the expression is longer than {limit} characters")
     return _thaw(_parse_cached(source))
 
 
@@ -783,5 +788,5 @@ def _items(value: Value) -> list[str]:
 
 
 def check(source: str, lookup: Callable[[str], Value], **kwargs: Any) -> bool:
-    """Parse (cached) and evaluate an expression to true or false."""
-    return to_bool(evaluate(parse(source), lookup, **kwargs))
+    """Parse (cached) and evaluate an expression of a checked definition to true or false."""
+    return to_bool(evaluate(parse(source, limit=None), lookup, **kwargs))

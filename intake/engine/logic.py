@@ -124,12 +124,12 @@ def evaluate_state(definition: FormDefinition, answers: Answers) -> State:
             elif fdef.default is not None and not effective.get(fdef.name):
                 effective[fdef.name] = [fdef.default]  # a hidden field's default
             elif fdef.calculation:  # never what was posted: made from the answers before it
-                made = evaluate(parse(fdef.calculation), lookup, lookup_all=lookup_all)
+                made = evaluate(parse(fdef.calculation, None), lookup, lookup_all=lookup_all)
                 # No number (NaN) is no value, as ODK stores it.
                 value = "" if made != made else to_string(made)[:CALCULATED_MAX]
                 effective[fdef.name] = [value] if value else []
             elif fdef.repeat_count:  # entries made from earlier answers, as a calculation
-                made = evaluate(parse(fdef.repeat_count), lookup, lookup_all=lookup_all)
+                made = evaluate(parse(fdef.repeat_count, None), lookup, lookup_all=lookup_all)
                 effective[fdef.name] = [str(entry_count(fdef, made))]
     values = {
         name: vals
@@ -164,9 +164,9 @@ def depends_on(source: str | None, names: Iterable[str]) -> bool:
     """Whether an expression reads any of `names`."""
     if not source:
         return False
-    return bool(references(parse(source)) & set(names))
+    return bool(references(parse(source, None)) & set(names))
 
 
 def tree_json(source: str | None) -> str | None:
     """The parsed tree as JSON, for the browser's evaluator."""
-    return json.dumps(parse(source), separators=(",", ":")) if source else None
+    return json.dumps(parse(source, None), separators=(",", ":")) if source else None
