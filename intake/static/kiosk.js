@@ -147,9 +147,10 @@
     var summary = document.getElementById("kiosk-errors").content.firstElementChild.cloneNode(true);
     summary.setAttribute("data-kiosk-summary", "");
     var list = summary.querySelector("ul");
-    Object.keys(errors).forEach(function (name) {
-      var question = form.querySelector('[data-field="' + name + '"]');
-      if (!question) return;
+    // In the form's order (the server's JSON lists the names alphabetically).
+    form.querySelectorAll("[data-field]").forEach(function (question) {
+      var name = question.getAttribute("data-field");
+      if (!Object.prototype.hasOwnProperty.call(errors, name)) return;
       question.classList.add("has-error");
       var label = question.querySelector("legend, label");
       var target = question.querySelector("input, select, textarea");

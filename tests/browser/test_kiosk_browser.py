@@ -424,6 +424,24 @@ def test_kiosk_without_javascript_goes_back_to_the_picker_and_forgets(
     context.close()
 
 
+def test_the_kiosk_lists_what_to_correct_in_the_forms_order(
+    app, server, tablet, short_form, make_event
+):
+    """The name (full_name) comes before the wish on the form, and so in the list, though
+    the server's answer names them alphabetically (email, full_name, wish)."""
+    token = make_event(forms=(short_form,))
+    page = tablet.new_page()
+    page.goto(f"{server.url}/k/{token}")
+    page.get_by_role("link", name="Deutsch").click()
+    page.get_by_label("E-Mail").fill("keine-adresse")
+    page.get_by_role("button", name="Antworten senden").click()
+    items = page.locator(".error-summary li")
+    expect(items).to_have_count(3)
+    texts = items.all_inner_texts()
+    assert [t.split()[0] for t in texts] == ["Ihr", "E-Mail", "Was"]
+    assert response_count(app) == 0
+
+
 def test_answers_to_correct_are_shown_in_place_and_nothing_is_lost(
     app, server, tablet, short_form, make_event
 ):
