@@ -219,13 +219,7 @@ def _field(
         problems.append(f"{where}: only {_NUMBER_TYPES} fields have 'min' and 'max'")
     _max_length(field, out, kind, where, problems)
     _calculation(field, out, kind, where, problems)
-    if "original" in field:
-        # The name an XLSForm gave it, where ours differs (member-name -> member_name).
-        original = field["original"]
-        if not isinstance(original, str) or not 0 < len(original) <= 200:
-            problems.append(f"{where}: 'original' must be the name it had, at most 200")
-        else:
-            out["original"] = original
+    _original(field, out, where, problems)  # member-name -> member_name
     if "default" in field:
         value = field["default"]
         if not kind.takes_default:
@@ -238,6 +232,17 @@ def _field(
             out["default"] = str(value)
     _repeat(field, out, kind, where, langs, default, seen, problems, index, within)
     return out
+
+
+def _original(given: Mapping, out: dict[str, Any], where: str, problems: list[str]) -> None:
+    """`original`: the name an XLSForm gave a question or choice, where ours differs."""
+    if "original" not in given:
+        return
+    original = given["original"]
+    if not isinstance(original, str) or not 0 < len(original) <= 200:
+        problems.append(f"{where}: 'original' must be the name it had, at most 200")
+    else:
+        out["original"] = original
 
 
 def _repeat_counts(field: Mapping, where: str, problems: list[str]) -> dict[str, int]:
@@ -649,13 +654,7 @@ def _choices(
                 problems.append(f"{cwhere}: 'data' must map column names to text or numbers")
             else:
                 item["data"] = {k: str(v) for k, v in data.items()}
-        if "original" in choice:
-            # The name an XLSForm gave it, where ours differs ("no school" -> no_school).
-            original = choice["original"]
-            if not isinstance(original, str) or not 0 < len(original) <= 200:
-                problems.append(f"{cwhere}: 'original' must be the name it had, at most 200")
-            else:
-                item["original"] = original
+        _original(choice, item, cwhere, problems)  # "no school" -> no_school
         out.append(item)
     return out
 
