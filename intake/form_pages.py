@@ -246,8 +246,7 @@ def repeat_step(form: PublicForm, nav: str) -> bool:
     fdef = form.definition.field(parts[1]) if len(parts) in (2, 3) else None
     if fdef is None or not fdef.kind.repeat or fdef.entry is not None:
         return False
-    state = logic.evaluate_state(form.definition, raw_answers(form))
-    count = logic.entry_count(fdef, state.lookup(fdef.name))
+    count = logic.entry_count(fdef, form[fdef.name].data or "")  # as posted
     if fdef.repeat_count:
         return True  # its entries are made from answers: none is added or removed
     if parts[0] == "add" and len(parts) == 2:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Container
 from typing import Any
 
 from intake.engine.validation import VALUE_RE
@@ -43,9 +44,7 @@ def read_choices(sheet: Sheet | None, report: Report, duplicates: bool = False) 
                 report.add(f"{where}, column 'list_name'", "the list name is missing")
             continue
         if name is not None and not VALUE_RE.match(name):
-            name = _our_value(
-                name, list_name, number, seen | dict.fromkeys(taken, 0), where, report, renamed
-            )
+            name = _our_value(name, list_name, number, seen, taken, renamed, report)
         if not _value_fits(name, list_name, number, seen, where, report, duplicates):
             continue
         choice: dict[str, Any] = {"value": name}
@@ -93,29 +92,36 @@ def _our_value(
     list_name: str,
     number: int,
     seen: dict[tuple[str, str], int],
-    where: str,
-    report: Report,
+    taken: set[tuple[str, str]],
     renamed: dict[tuple[str, str], str],
+    report: Report,
 ) -> str:
     """A name ODK accepts but our values do not ("no school", "Ärztin", "_x") as one of
-    ours, new in its list; the sheet's name is kept (the choice's `original`). The same
-    name again (allow_choice_duplicates) gets the same value."""
+    ours, new in its list (`taken`: the list's names that are values of ours already);
+    the sheet's name is kept (the choice's `original`). The same name again
+    (allow_choice_duplicates) gets the same value."""
     for (in_list, value), original in renamed.items():
         if in_list == list_name and original == name:
             return value
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     value = re.sub(r"[^A-Za-z0-9_.-]+", "_", folded).strip("_.-")[:60] or f"choice_{number}"
-    if (list_name, value) in seen or (list_name, value) in renamed:
-        value = _unique(value, list_name, number, seen)
+    if (list_name, value) in seen or (list_name, value) in taken or (list_name, value) in renamed:
+        value = _unique(value, list_name, number, seen, taken)
     renamed[(list_name, value)] = name
-    report.notice(where, f"the value '{name}' becomes '{value}'")
+    report.notice(f"choices sheet, row {number}", f"the value '{name}' becomes '{value}'")
     return value
 
 
-def _unique(value: str, list_name: str, number: int, seen: dict[tuple[str, str], int]) -> str:
+def _unique(
+    value: str,
+    list_name: str,
+    number: int,
+    seen: dict[tuple[str, str], int],
+    taken: Container[tuple[str, str]] = (),
+) -> str:
     """`value` with _2, _3, ... until the list has no such value; marked as seen."""
     n = 2
-    while (list_name, f"{value[:60]}_{n}") in seen:
+    while (list_name, f"{value[:60]}_{n}") in seen or (list_name, f"{value[:60]}_{n}") in taken:
         n += 1
     new = f"{value[:60]}_{n}"
     seen[(list_name, new)] = number
